@@ -1,0 +1,203 @@
+"""sweep against a plain Optuna loop, side by side in one invocation.
+
+    python bench/run.py [--trials 100] [--repeats 3] [--modes baseline,alone,packed,...]
+    python bench/run.py --overhead 1000      # coordinator share at 1000 short trials
+
+Every mode runs the same study (bench/bench.toml: search space, data split, epochs,
+batch size 64, sampler, pruner and seed):
+
+  baseline        a hand-written objective in the tutorials' style (bench/baseline.py):
+                  nn.Sequential, DataLoader(batch_size=64, shuffle=True), in-memory storage
+  alone           sweep, one trial at a time in one process (pack 1)
+  workers         sweep's dispatcher: one worker process per core (pack 1)
+  packed          sweep, trials trained together in packs (pack auto), one process
+  packed-workers  packs on one worker process per core
+
+For each mode it prints trials per minute (median of the repeats), the ratio to
+the baseline's median, the best objective value (median of the repeats), and for
+sweep the coordinator's share of wall time (sampler, storage and dispatch; on
+worker processes it overlaps training) and the sampler's part of it. Every repeat
+is written to bench/results/<date>.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from baseline import run_baseline  # noqa: E402
+
+import sweep  # noqa: E402
+from sweep.data import load_data  # noqa: E402
+from sweep.dispatch._devices import available_cores  # noqa: E402
+
+MODES = {
+    "alone": {"pack": 1, "per_device": 1},
+    "workers": {"pack": 1, "per_device": None},
+    "packed": {"pack": "auto", "per_device": 1},
+    "packed-workers": {"pack": "auto", "per_device": None},
+}
+
+
+@dataclasses.dataclass
+class Row:
+    mode: str
+    repeat: int
+    trials: int
+    wall_seconds: float
+    trials_per_minute: float
+    best: float
+    coordinator_share: float | None = None
+    sampler_share: float | None = None
+    pack: int | None = None
+    slots: int | None = None
+
+
+def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str) -> Row:
+    options = MODES[mode]
+    per_device = options["per_device"] or available_cores()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        start = time.perf_counter()
+        s = sweep.run_study(
+            spec,
+            storage=url,
+            n_trials=trials,
+            pack=options["pack"],
+            per_device=per_device,
+            devices=devices,
+            display="none",
+        )
+        wall = time.perf_counter() - start  # everything: workers' start-up, data, storage
+    finished = s.finished
+    return Row(
+        mode,
+        repeat,
+        finished,
+        wall,
+        60 * finished / wall,
+        s.best_value or float("nan"),
+        s.coordinator_seconds / wall,
+        s.sampler_seconds / wall,
+        s.pack,
+        len(s.slots),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="sweep against a plain Optuna loop")
+    parser.add_argument("--study", default=str(HERE / "bench.toml"))
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--modes", default="baseline,alone,workers,packed,packed-workers")
+    parser.add_argument("--devices", default="auto")
+    parser.add_argument(
+        "--overhead",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: N short trials packed, and the coordinator's share",
+    )
+    args = parser.parse_args()
+    spec = sweep.load_spec(args.study)
+    if args.overhead:
+        return overhead(spec, args.overhead, args.devices)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    rows: list[Row] = []
+    data = load_data(spec.data)
+    for repeat in range(args.repeats):
+        for mode in modes:  # interleaved, so drift on the machine hits every mode alike
+            if mode == "baseline":
+                torch.set_num_threads(available_cores())
+                wall, best, n = run_baseline(
+                    data,
+                    n_trials=args.trials,
+                    epochs=spec.train.epochs,
+                    seed=spec.study.seed,
+                    startup=spec.study.sampler_startup,
+                    pruner_startup=spec.study.pruner_startup,
+                    pruner_warmup=spec.study.pruner_warmup,
+                )
+                row = Row(mode, repeat, n, wall, 60 * n / wall, best)
+            else:
+                row = run_sweep(spec, mode, args.trials, repeat, args.devices)
+            rows.append(row)
+            print(
+                f"  repeat {repeat + 1} {mode:15s} {row.trials_per_minute:9.1f} trials/min"
+                f"  best {row.best:.4f}",
+                flush=True,
+            )
+    report(rows, modes, args)
+    return 0
+
+
+def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
+    med = {m: statistics.median(r.trials_per_minute for r in rows if r.mode == m) for m in modes}
+    base = med.get("baseline")
+    print(
+        f"\n{args.trials} trials per run, {args.repeats} repeats, {available_cores()} cores, "
+        f"torch {torch.__version__}"
+    )
+    header = ("mode", "trials/min", "x baseline", "best (median)", "coordinator", "sampler", "pack")
+    print(f"{header[0]:16s}" + "".join(f"{h:>14s}" for h in header[1:]))
+    for m in modes:
+        rs = [r for r in rows if r.mode == m]
+        best = statistics.median(r.best for r in rs)
+        ratio = f"{med[m] / base:.1f}x" if base else "-"
+        is_sweep = rs[0].coordinator_share is not None
+        coord = (
+            f"{statistics.median(r.coordinator_share or 0 for r in rs):.1%}" if is_sweep else "-"
+        )
+        samp = f"{statistics.median(r.sampler_share or 0 for r in rs):.1%}" if is_sweep else "-"
+        pack = str(rs[0].pack) if rs[0].pack is not None else "-"
+        cells = (f"{med[m]:.1f}", ratio, f"{best:.4f}", coord, samp, pack)
+        print(f"{m:16s}" + "".join(f"{c:>14s}" for c in cells))
+    out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    out.parent.mkdir(exist_ok=True)
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[f.name for f in dataclasses.fields(Row)])
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(dataclasses.asdict(r))
+    print(f"wrote {out}")
+
+
+def overhead(spec, n: int, devices: str) -> int:
+    """Short trials (2 epochs on 300 points), packed: how much of the wall time is the
+    coordinator's (sampler, storage, dispatch)?"""
+    short = dataclasses.replace(
+        spec,
+        study=dataclasses.replace(spec.study, name="overhead", trials=n),
+        train=dataclasses.replace(spec.train, epochs=2),
+        data=dataclasses.replace(
+            spec.data, options=dataclasses.replace(spec.data.options, n_samples=300)
+        ),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        s = sweep.run_study(
+            short, storage=f"sqlite:///{tmp}/o.db", pack="auto", devices=devices, display="none"
+        )
+        wall = time.perf_counter() - start
+    coord, samp = s.coordinator_seconds, s.sampler_seconds
+    print(
+        f"{s.finished} short trials in {wall:.1f} s (pack {s.pack}, {', '.join(s.slots)}): "
+        f"coordinator {coord:.1f} s = {coord / wall:.1%} of wall time (sampler {samp:.1f} s = "
+        f"{samp / wall:.1%}; storage and dispatch {(coord - samp) / wall:.1%})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

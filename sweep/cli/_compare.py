@@ -1,0 +1,43 @@
+"""``sweep compare``: studies side by side (best values, trial counts, time spent)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+from sweep.cli._main import add_storage
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="studies side by side: best values, trials, time")
+    p.add_argument("studies", metavar="STUDY_NAME", nargs="+", help="two or more studies")
+    add_storage(p)
+    p.add_argument("--csv", metavar="PATH", help="also write the comparison to PATH")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    p.set_defaults(func=compare)
+
+
+def compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sweep.api import compare_studies
+    from sweep.report import compare_table, wide_console
+
+    frame = compare_studies(list(dict.fromkeys(args.studies)), args.storage)
+    if args.json:
+        rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        clean = [
+            {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+            for row in rows
+        ]
+        print(json.dumps(clean))
+    else:
+        wide_console().print(compare_table(frame))
+    if args.csv:
+        path = Path(args.csv)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+        if not args.json:
+            wide_console().print(f"wrote {path}")
+    return 0

@@ -1,0 +1,175 @@
+"""Reading results: ``sweep report`` (table, CSV, HTML, PNG, effects), ``sweep best`` and
+``sweep studies``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from sweep.cli._main import add_storage
+from sweep.cli._run import _positive
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="rank a study's trials; write CSV, HTML or PNG reports; show effects"
+    )
+    p.add_argument("study", metavar="STUDY_NAME", nargs="?", help="the study (omit with --all)")
+    add_storage(p)
+    p.add_argument("--top", type=_positive, default=10, metavar="K", help="rows of the table")
+    p.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="write every trial, ranked, to PATH (with --all: a folder, one file per study)",
+    )
+    p.add_argument("--html", metavar="PATH", help="write the self-contained HTML report")
+    p.add_argument("--png", metavar="DIR", help="write the report's plots as PNG files in DIR")
+    p.add_argument(
+        "--effects", action="store_true", help="show the effect of each categorical choice"
+    )
+    p.add_argument(
+        "--curves", type=_positive, default=10, metavar="N", help="learning curves of the N best"
+    )
+    p.add_argument("--all", action="store_true", help="export every study of the database")
+    p.set_defaults(func=report)
+
+    p = sub.add_parser("best", help="the best trial's parameters and metrics")
+    p.add_argument("study", metavar="STUDY_NAME")
+    add_storage(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=best)
+
+    p = sub.add_parser("studies", help="the studies in a database")
+    add_storage(p)
+    p.set_defaults(func=studies)
+
+
+def report(args: argparse.Namespace) -> int:
+    from sweep.errors import SweepError
+
+    if args.all:
+        if args.study or args.html or args.png or args.effects:
+            raise SweepError(
+                "report --all exports every study as CSV: give --csv DIR and no study name, "
+                "--html, --png or --effects"
+            )
+        if not args.csv:
+            raise SweepError("report --all needs --csv DIR (one file per study)")
+        return _export_all(args)
+    if not args.study:
+        raise SweepError("report needs a study name (or --all --csv DIR for every study)")
+
+    from sweep.api import open_study
+    from sweep.report import print_effects, print_ranked, wide_console, write_csv
+
+    study = open_study(args.study, args.storage)
+    data = study.report_data()
+    console = wide_console()
+    print_ranked(
+        data.frame,
+        title=f"{study.name}: top {args.top}",
+        metric=study.objective.name,
+        top=args.top,
+        console=console,
+    )
+    if args.effects:
+        from sweep.report import depth_width, effects
+
+        print_effects(
+            effects(data.frame, data.objective),
+            depth_width(data.frame, data.objective),
+            metric=data.metric,
+            console=console,
+        )
+    if args.csv:
+        path = write_csv(data.frame, args.csv)
+        console.print(f"wrote {path} ({len(data.frame)} trials)")
+    if args.html:
+        from sweep.report import html_report
+
+        path = Path(args.html)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html_report(data, top=max(args.top, 20), curves=args.curves), "utf-8")
+        console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)")
+    if args.png:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: never open a window
+        from sweep.report import png_report
+
+        for key, result in png_report(data, args.png, curves=args.curves).items():
+            if isinstance(result, Path):
+                console.print(f"wrote {result}")
+            else:
+                console.print(f"skipped {key}: {result}")
+    return 0
+
+
+def _export_all(args: argparse.Namespace) -> int:
+    from sweep.report import export_all, wide_console
+
+    console = wide_console()
+    written = export_all(args.storage, args.csv)
+    for name, path in written.items():
+        console.print(f"wrote {path} (study {name})")
+    if not written:
+        console.print("the database holds no study; nothing written")
+    return 0
+
+
+def best(args: argparse.Namespace) -> int:
+    from sweep.api import open_study
+
+    study = open_study(args.study, args.storage)
+    b = study.best
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "study": study.name,
+                    "trial": b.number,
+                    "value": b.value,
+                    "objective": study.objective.name,
+                    "params": b.params,
+                    "metrics": b.metrics,
+                }
+            )
+        )
+        return 0
+    print(f"study {study.name}: best trial {b.number}, val {study.objective.name} {b.value:.6g}")
+    print("params:")
+    for key, value in b.params.items():
+        if value is not None:
+            print(f"  {key}: {value}")
+    print("metrics:")
+    for key, value in b.metrics.items():
+        print(f"  {key}: {value:.6g}")
+    return 0
+
+
+def studies(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from sweep.api import list_studies
+    from sweep.report import wide_console
+    from sweep.storage import redact
+
+    frame = list_studies(args.storage)
+    table = Table(title=f"studies in {redact(args.storage)}", title_justify="left")
+    for col in frame.columns:
+        table.add_column(
+            col, justify="left" if col in ("study", "objective", "direction") else "right"
+        )
+    for _, row in frame.iterrows():
+        table.add_row(
+            *[
+                "-"
+                if (isinstance(v, float) and math.isnan(v)) or v is None
+                else (f"{v:.4f}" if isinstance(v, float) else str(v))
+                for v in row
+            ]
+        )
+    wide_console().print(table)
+    return 0

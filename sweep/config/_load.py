@@ -1,0 +1,210 @@
+"""Reading study files: TOML -> StudySpec, once, at the edge."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sweep.config._choices import DEFAULT_LOSS, LOSSES_FOR_TASK
+from sweep.config._fields import build, to_table
+from sweep.config._space import (
+    DIMENSIONS,
+    Fixed,
+    SpaceSpec,
+    dim_values,
+    parse_space,
+    space_to_toml,
+)
+from sweep.config._spec import DataSpec, Pinned, RunSpec, StudySection, StudySpec, TrainSpec
+from sweep.errors import ConfigError, SpecValueError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_SECTIONS = ("study", "data", "train", "space", "run", "pinned")
+_DATA_KEYS = tuple(
+    f.name for f in dataclasses.fields(DataSpec) if f.name not in ("source", "options")
+)
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a study file.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, is not TOML, or any key
+            or value in it is wrong (the message names the file and key).
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(p), "", "no such study file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(str(p), "", f"cannot read: {e}") from None
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(p), "", f"malformed TOML: {e}") from None
+    return parse_spec(table, source=str(p))
+
+
+def parse_spec(table: dict[str, Any], *, source: str = "<spec>") -> StudySpec:
+    """Validate a study given as a TOML-shaped dict (what ``load_spec`` reads).
+
+    Raises:
+        ConfigError: naming ``source`` and the bad key.
+    """
+    try:
+        return _parse(table, source)
+    except SpecValueError as e:
+        raise e.to_config_error(source) from None
+
+
+def _parse(table: dict[str, Any], source: str) -> StudySpec:
+    for key in table:
+        if key not in _SECTIONS:
+            raise SpecValueError(key, "unknown section", _SECTIONS)
+    for key in ("study", "data"):
+        if key not in table:
+            raise SpecValueError(key, "missing section")
+    study = build(StudySection, table["study"], "study")
+    data = _parse_data(table["data"])
+    train = build(TrainSpec, table.get("train", {}), "train")
+    run = build(RunSpec, table.get("run", {}), "run")
+    from sweep.data import SOURCES
+
+    task = SOURCES[data.source].task
+    space = _section("space", parse_space, _table(table.get("space", {}), "space"))
+    if task is not None:
+        space = _section("space", resolve_for_task, space, task)
+        _check_direction(study, task)
+    pinned = []
+    raw_pinned = _table(table.get("pinned", {}), "pinned")
+    for name, raw in raw_pinned.items():
+        section = f"pinned.{name}"
+        pinned_space = _section(section, _pin, space, _table(raw, section))
+        if task is not None:
+            pinned_space = _section(section, resolve_for_task, pinned_space, task)
+        pinned.append(Pinned(name, pinned_space))
+    return StudySpec(study, data, train, space, run, tuple(pinned), task, source)
+
+
+def _section(section: str, fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except SpecValueError as e:
+        raise e.in_section(section) from None
+
+
+def _table(raw: Any, key: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise SpecValueError(key, f"expected a table, got {raw!r}")
+    return raw
+
+
+def _parse_data(raw: Any) -> DataSpec:
+    from sweep.data import SOURCES
+
+    raw = _table(raw, "data")
+    source = raw.get("source")
+    if source is None:
+        raise SpecValueError("data.source", "missing required key", sorted(SOURCES))
+    if source not in SOURCES:
+        raise SpecValueError("data.source", f"unknown data source {source!r}", sorted(SOURCES))
+    options_cls = SOURCES[source].options
+    own = {f.name for f in dataclasses.fields(options_cls)}
+    common = {k: v for k, v in raw.items() if k in _DATA_KEYS}
+    specific = {k: v for k, v in raw.items() if k not in _DATA_KEYS and k != "source"}
+    for key in specific:
+        if key not in own:
+            raise SpecValueError(
+                f"data.{key}", f"unknown key for source {source!r}", sorted([*own, *_DATA_KEYS])
+            )
+    options: Any = build(options_cls, specific, "data")
+    return build(DataSpec, {**common, "source": source, "options": options}, "data")
+
+
+def resolve_for_task(space: SpaceSpec, task: str) -> SpaceSpec:
+    """Fill in the task's default loss and reject losses that cannot apply to it.
+
+    Raises:
+        SpecValueError: at ``loss`` naming the losses valid for ``task``.
+    """
+    valid = LOSSES_FOR_TASK[task]
+    if space.loss is None:
+        return dataclasses.replace(space, loss=Fixed(DEFAULT_LOSS[task]))
+    for name in dim_values(space.loss) or ():
+        if name not in valid:
+            raise SpecValueError("loss", f"{name!r} does not apply to a {task} task", valid)
+    return space
+
+
+def _check_direction(study: StudySection, task: str) -> None:
+    natural = "minimize" if task == "regression" else "maximize"
+    if study.direction not in ("auto", natural):
+        metric = "validation MSE" if task == "regression" else "validation accuracy"
+        raise SpecValueError(
+            "study.direction", f"the objective is {metric}, which must {natural}", ("auto", natural)
+        )
+
+
+def _pin(space: SpaceSpec, raw: dict[str, Any]) -> SpaceSpec:
+    """A pinned configuration: its own values over the space's fixed ones; nothing searched."""
+    pinned = parse_space(raw)
+    merged: dict[str, Any] = {}
+    for key in DIMENSIONS:
+        if key in raw or (key == "depth" and "widths" in raw):
+            merged[key] = getattr(pinned, key)
+            continue
+        dim = getattr(space, key)
+        if key == "width" and "widths" in raw:
+            continue
+        if dim is not None and not isinstance(dim, Fixed):
+            raise SpecValueError(
+                key, "is searched in [space], so a pinned configuration must give it"
+            )
+        merged[key] = dim
+    if "widths" in raw:
+        merged["widths"] = pinned.widths
+    elif space.widths is not None and "depth" not in raw and "width" not in raw:
+        merged["widths"] = space.widths
+    elif space.per_layer_width and "width" not in raw:
+        raise SpecValueError("widths", "[space] samples a width per layer, so give widths = [...]")
+    return SpaceSpec(**merged)
+
+
+def spec_to_table(spec: StudySpec) -> dict[str, Any]:
+    """The study file as a TOML-shaped dict; ``parse_spec`` reads it back to an equal spec."""
+    data = {"source": spec.data.source, **to_table(spec.data.options)}
+    for key in _DATA_KEYS:
+        value = getattr(spec.data, key)
+        if value is not None:
+            data[key] = value
+    out: dict[str, Any] = {
+        "study": to_table(spec.study),
+        "data": data,
+        "train": to_table(spec.train),
+        "space": space_to_toml(spec.space),
+        "run": {k: v for k, v in to_table(spec.run).items() if v is not None},
+    }
+    if spec.pinned:
+        out["pinned"] = {p.name: space_to_toml(p.space) for p in spec.pinned}
+    return out
+
+
+def fingerprint(spec: StudySpec) -> str:
+    """A hash of what makes trials comparable: data, training and search space.
+
+    Name, budget, sampler, pruner, seed and run settings are left out, so a rerun
+    may change them; a change to data, epochs or space is a different study.
+    """
+    table = spec_to_table(spec)
+    core = {k: table[k] for k in ("data", "train", "space")}
+    text = json.dumps(core, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,147 @@
+"""The typed study definition: frozen dataclasses, validated where they are built."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sweep.config._space import SpaceSpec
+from sweep.errors import SpecValueError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class StudySection:
+    """``[study]``: identity, budget, sampler and pruner."""
+
+    name: str  # the study's name in the database; also names reports/<name>.csv
+    trials: int = 50  # budget: finished (complete or pruned) trials in all
+    direction: Literal["auto", "maximize", "minimize"] = "auto"  # auto: from the metric
+    sampler: Literal["tpe", "random", "qmc"] = "tpe"
+    sampler_startup: int = 10  # random trials before TPE starts modelling
+    pruner: Literal["median", "percentile", "hyperband", "successive_halving", "none"] = "median"
+    pruner_startup: int = 5  # finished trials before the pruner prunes anything
+    pruner_warmup: int = 2  # epochs a trial runs before it can be pruned
+    percentile: float = 25.0  # pruner "percentile": keep trials in the top this-many percent
+    seed: int = 0  # sampler seed; trial k's weights and batch order use seed + k
+    keep_models: int = 3  # save the weights of this many best trials
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise SpecValueError(
+                "name", f"{self.name!r} is not a valid study name (letters, digits, _ . -)"
+            )
+        for key in ("trials", "sampler_startup", "pruner_startup", "pruner_warmup", "keep_models"):
+            if getattr(self, key) < 0:
+                raise SpecValueError(key, f"must be non-negative, got {getattr(self, key)}")
+        if self.trials < 1:
+            raise SpecValueError("trials", f"must be at least 1, got {self.trials}")
+        if not 0 < self.percentile < 100:
+            raise SpecValueError("percentile", f"must be in (0, 100), got {self.percentile}")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """``[data]``: a source and its options, and how to split and scale it."""
+
+    source: str
+    options: Any  # the source's own options dataclass
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2  # ignored by sources that ship a test split (MNIST)
+    seed: int = 0  # fixes the split (and synthetic generation); independent of the study seed
+    standardize: bool = True  # inputs: (x - mean) / std with train-split statistics
+    scale_targets: bool = False  # regression: standardise targets too (metric in scaled units)
+    max_samples: int | None = None  # random subset of at most this many samples (per split file)
+
+    def __post_init__(self) -> None:
+        for key in ("val_fraction", "test_fraction"):
+            v = getattr(self, key)
+            if not 0 <= v < 1:
+                raise SpecValueError(key, f"must be in [0, 1), got {v}")
+        if self.val_fraction == 0:
+            raise SpecValueError("val_fraction", "must be above 0: trials are selected on it")
+        if self.val_fraction + self.test_fraction >= 1:
+            raise SpecValueError("val_fraction", "val_fraction + test_fraction must be below 1")
+        if self.max_samples is not None and self.max_samples < 3:
+            raise SpecValueError("max_samples", f"must be at least 3, got {self.max_samples}")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """``[train]``: what every trial shares."""
+
+    epochs: int = 20
+    eval_every: int = 1  # epochs between validations (each is reported to the pruner)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise SpecValueError("epochs", f"must be at least 1, got {self.epochs}")
+        if self.eval_every < 1:
+            raise SpecValueError("eval_every", f"must be at least 1, got {self.eval_every}")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """``[run]``: where and how trials execute. Not part of the study's identity."""
+
+    devices: str = "auto"  # auto | cpu | cuda | cuda:0,cuda:1
+    per_device: int = 1  # worker processes per device
+    pack: int | Literal["auto"] = "auto"  # trials trained together in one process; 1 = alone
+    retries: int = 2  # re-runs of a trial whose worker died
+    heartbeat: int = 10  # seconds between heartbeats; a trial silent 3x this long is stale
+    trial_timeout: float | None = None  # seconds; a trial running longer is stopped and failed
+
+    def __post_init__(self) -> None:
+        if self.per_device < 1:
+            raise SpecValueError("per_device", f"must be at least 1, got {self.per_device}")
+        if self.pack != "auto" and self.pack < 1:
+            raise SpecValueError("pack", f"must be 'auto' or at least 1, got {self.pack}")
+        if self.retries < 0:
+            raise SpecValueError("retries", f"must be non-negative, got {self.retries}")
+        if self.heartbeat < 1:
+            raise SpecValueError("heartbeat", f"must be at least 1 second, got {self.heartbeat}")
+        if self.trial_timeout is not None and self.trial_timeout <= 0:
+            raise SpecValueError("trial_timeout", f"must be positive, got {self.trial_timeout}")
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A named, fully fixed configuration (``[pinned.<name>]``), e.g. a tutorial's network."""
+
+    name: str
+    space: SpaceSpec
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A whole study file, parsed and validated.
+
+    Attributes:
+        study, data, train, space, run: The file's sections.
+        pinned: Named fixed configurations a user can run instead of searching.
+        task: The data's task when known without loading them (None for a user's table).
+        path: Where the spec came from, for error messages.
+    """
+
+    study: StudySection
+    data: DataSpec
+    train: TrainSpec = field(default_factory=TrainSpec)
+    space: SpaceSpec = field(default_factory=SpaceSpec)
+    run: RunSpec = field(default_factory=RunSpec)
+    pinned: tuple[Pinned, ...] = ()
+    task: str | None = None
+    path: str = "<spec>"
+
+    @property
+    def name(self) -> str:
+        return self.study.name
+
+    def pinned_space(self, name: str) -> SpaceSpec:
+        for p in self.pinned:
+            if p.name == name:
+                return p.space
+        raise SpecValueError(
+            "pinned", f"no pinned configuration {name!r}", [p.name for p in self.pinned]
+        )

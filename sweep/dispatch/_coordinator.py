@@ -1,0 +1,423 @@
+"""The coordinator: one per machine; it alone talks to the storage.
+
+It asks the sampler for trials as slots free up (a pack at a time), sends them
+to the slots, turns each worker's per-epoch report into Optuna's report and
+prune decision, and records every result. Workers only compute, so several
+workers never write to one SQLite file at once.
+
+Faults: a worker that dies fails its trials with the reason and re-queues
+their parameters (up to ``retries``) and a new worker takes its slot; trials
+of a coordinator that died are failed and re-queued by the next one on the
+same host at once, and by any machine once their heartbeat is stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from sweep.checkpoint import ModelKeeper
+from sweep.config import StudySpec
+from sweep.data import DataBundle
+from sweep.dispatch._devices import group_tasks
+from sweep.dispatch._messages import Decision, Ended, EpochReport, Job, JobDone, JobFailed
+from sweep.dispatch._slots import InProcessSlot, ProcessSlot, Slot, WorkerDied
+from sweep.errors import SweepError
+from sweep.progress import Display, describe_config
+from sweep.space import TrialConfig, sample_config, trial_seed
+from sweep.study import (
+    OWNER_KEY,
+    Snapshot,
+    budget_lock,
+    counts,
+    fail_stale,
+    fail_trial,
+    owner_record,
+    recover_abandoned,
+    requeue,
+    write_attrs,
+)
+from sweep.train import TrainSettings, TrialResult, TrialTask
+
+log = logging.getLogger("sweep")
+
+# The coordinator records heartbeats itself (it uses ask/tell, not Study.optimize).
+warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+
+
+class TooManyFailures(SweepError):
+    """Trials keep failing: the sweep stops instead of burning its time."""
+
+
+@dataclass
+class _Running:
+    trial: optuna.Trial
+    task: TrialTask
+    slot: Slot
+    started: float = field(default_factory=time.monotonic)
+
+
+class _Heartbeat(threading.Thread):
+    """Records a heartbeat for every running trial each ``interval`` seconds."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage, interval: float) -> None:
+        super().__init__(daemon=True, name="sweep-heartbeat")
+        self.storage = storage
+        self.interval = interval
+        self.ids: set[int] = set()
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+
+    def add(self, trial_id: int) -> None:
+        with self.lock:
+            self.ids.add(trial_id)
+
+    def remove(self, trial_id: int) -> None:
+        with self.lock:
+            self.ids.discard(trial_id)
+
+    def run(self) -> None:
+        while not self.halt.wait(self.interval):
+            with self.lock:
+                ids = list(self.ids)
+            for trial_id in ids:
+                try:
+                    self.storage.record_heartbeat(trial_id)  # type: ignore[attr-defined]
+                except Exception as e:  # a missed beat is not fatal; the next one may land
+                    log.warning("heartbeat for trial id %s failed: %s", trial_id, e)
+
+
+@dataclass
+class RunStats:
+    started: int = 0
+    complete: int = 0
+    pruned: int = 0
+    failed: int = 0
+    retried: int = 0
+    recovered: list[int] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    coordinator_seconds: float = 0.0  # sampler, storage and dispatch work of the coordinator
+    sampler_seconds: float = 0.0  # of which: asking the sampler for trials and their parameters
+
+
+class Coordinator:
+    """Runs a study's trials on a set of slots until the budget is met."""
+
+    def __init__(
+        self,
+        *,
+        study: optuna.Study,
+        spec: StudySpec,
+        data: DataBundle,
+        budget: int,
+        slots: list[Slot],
+        pack: int,
+        display: Display,
+        keeper: ModelKeeper | None,
+        heartbeat: float,
+    ) -> None:
+        assert spec.task is not None
+        self.study = study
+        self.spec = spec
+        self.data = data
+        self.budget = budget
+        self.slots = slots
+        self.pack = max(1, pack)
+        self.display = display
+        self.keeper = keeper
+        self.heartbeat_interval = heartbeat
+        self.settings = TrainSettings(
+            task=spec.task,
+            epochs=spec.train.epochs,
+            eval_every=spec.train.eval_every,
+            keep_weights=keeper is not None and spec.study.keep_models > 0,
+        )
+        self.running: dict[int, _Running] = {}
+        self.stats = RunStats()
+        self._job_ids = 0
+        self._owner = owner_record()
+        self._consecutive_failures = 0
+        self._failure_limit = min(10, max(3, budget))
+        self._last_failure = ""
+        self._heartbeat = _Heartbeat(study._storage, heartbeat)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> RunStats:
+        start = time.perf_counter()
+        retries = self.spec.run.retries
+        self.stats.recovered = recover_abandoned(self.study, retries) + fail_stale(
+            self.study, retries
+        )
+        self._heartbeat.start()
+        last_stale = time.monotonic()
+        self.display.begin()
+        try:
+            while True:
+                t0 = time.perf_counter()
+                if time.monotonic() - last_stale > self.heartbeat_interval:
+                    self.stats.recovered += fail_stale(self.study, retries)
+                    last_stale = time.monotonic()
+                for slot in self.slots:
+                    if slot.job is None and not self._fill(slot):
+                        break
+                busy = [s for s in self.slots if s.job is not None]
+                self.stats.coordinator_seconds += time.perf_counter() - t0
+                if not busy:
+                    finished, running = counts(self.study)
+                    if finished >= self.budget or running == 0:
+                        break
+                    # Other machines still run the last trials; if one of them dies,
+                    # its trials come back (stale) and this coordinator runs them.
+                    time.sleep(min(2.0, self.heartbeat_interval))
+                    continue
+                for slot in self._ready(busy):
+                    self._service(slot)
+        except KeyboardInterrupt:
+            self._fail_running(list(self.running), "interrupted (Ctrl-C)", retry=True)
+            raise
+        except BaseException as e:
+            self._fail_running(list(self.running), f"sweep stopped: {e}", retry=True)
+            raise
+        finally:
+            self._heartbeat.halt.set()
+            for slot in self.slots:
+                slot.stop()
+            self.display.end()
+            self.stats.wall_seconds = time.perf_counter() - start
+        return self.stats
+
+    def _ready(self, busy: list[Slot]) -> list[Slot]:
+        inproc = [s for s in busy if not s.waitables()]
+        if inproc:
+            return inproc
+        objects: dict[Any, Slot] = {}
+        for slot in busy:
+            for obj in slot.waitables():
+                objects[obj] = slot
+        ready = wait(list(objects), timeout=self.heartbeat_interval)
+        out: list[Slot] = []
+        for obj in ready:
+            if objects[obj] not in out:
+                out.append(objects[obj])
+        return out
+
+    def _service(self, slot: Slot) -> None:
+        try:
+            item = slot.receive()
+        except WorkerDied as e:
+            t0 = time.perf_counter()
+            self._worker_died(slot, str(e))
+            self.stats.coordinator_seconds += time.perf_counter() - t0
+            return
+        t0 = time.perf_counter()
+        if isinstance(item, EpochReport):
+            slot.reply(Decision(frozenset(self._report(item))))
+            self._show_slot(slot, f"epoch {item.epoch}/{self.settings.epochs}")
+        elif isinstance(item, Ended):
+            for result in item.results:
+                self._finish(result)
+        elif isinstance(item, JobDone):
+            self._job_done(slot, "its job ended without a result")
+        elif isinstance(item, JobFailed):
+            self._job_done(slot, item.reason)
+        self.stats.coordinator_seconds += time.perf_counter() - t0
+
+    # -- starting trials --------------------------------------------------------------------
+    def _fill(self, slot: Slot) -> bool:
+        """Give ``slot`` a job; False when the budget leaves nothing to start."""
+        storage = self.study._storage
+        backend: Any = getattr(storage, "_backend", storage)
+        tasks: list[TrialTask] = []
+        trials: list[optuna.Trial] = []
+        t0 = time.perf_counter()
+        with budget_lock(backend, self.study.study_name):
+            finished, running = counts(self.study)
+            room = min(self.pack, self.budget - finished - running)
+            for _ in range(max(0, room)):
+                trial = self.study.ask()
+                trials.append(trial)
+        configs = [sample_config(self.spec.space, trial) for trial in trials]
+        self.stats.sampler_seconds += time.perf_counter() - t0
+        for trial, config in zip(trials, configs):
+            task = TrialTask(trial.number, config, trial_seed(self.spec.study.seed, trial.number))
+            write_attrs(
+                storage,
+                trial._trial_id,
+                user={
+                    "config": config.to_dict(),
+                    "seed": task.seed,
+                    "device": slot.device,
+                    "worker": slot.name,
+                    "worker_pid": slot.pid,
+                },
+                system={OWNER_KEY: self._owner},
+            )
+            storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+            self._heartbeat.add(trial._trial_id)
+            self.running[trial.number] = _Running(trial, task, slot)
+            tasks.append(task)
+            self.display.trial_started(trial.number, slot.name, config)
+        if not tasks:
+            return False
+        self._job_ids += 1
+        groups = group_tasks(tasks, self.data.n_features, self.data.n_outputs, slot.device)
+        slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
+        self.stats.started += len(tasks)
+        numbers = [t.number for t in tasks]
+        what = (
+            f"trial {numbers[0]}"
+            if len(numbers) == 1
+            else f"{len(numbers)} trials {numbers[0]}..{numbers[-1]}"
+        )
+        self._show_slot(slot, f"{what} started")
+        return True
+
+    def _show_slot(self, slot: Slot, status: str) -> None:
+        job = slot.job
+        if job is None:
+            self.display.slot_busy(slot.name, "idle")
+            return
+        live = [n for n in job.numbers if n in self.running]
+        packs = ", ".join(str(len(g)) for g in job.groups)
+        self.display.slot_busy(slot.name, f"{len(live)} running (packs {packs}) - {status}")
+
+    # -- reports and results ----------------------------------------------------------------
+    def _report(self, report: EpochReport) -> set[int]:
+        reported = []
+        for number, value in report.values.items():
+            run = self.running.get(number)
+            if run is not None:
+                run.trial.report(value, report.epoch)
+                reported.append(number)
+        if not reported or isinstance(self.study.pruner, optuna.pruners.NopPruner):
+            return set()
+        # What Trial.should_prune does, with one read of the study for the whole report.
+        view = Snapshot(self.study)
+        pruner = self.study.pruner
+        return {
+            n for n in reported if n in view.by_number and pruner.prune(view, view.by_number[n])
+        }
+
+    def _finish(self, result: TrialResult) -> None:
+        run = self.running.pop(result.number, None)
+        if run is None:
+            return
+        trial, storage = run.trial, self.study._storage
+        self._heartbeat.remove(trial._trial_id)
+        attrs: dict[str, Any] = {
+            "epochs_run": result.epochs_run,
+            "train_seconds": round(result.train_seconds, 4),
+            "n_params": result.n_params,
+            "pack_size": result.pack_size,
+            **{k: v for k, v in result.metrics.items()},
+        }
+        if result.reason and result.outcome != "complete":
+            attrs["fail_reason" if result.outcome == "failed" else "prune_reason"] = result.reason
+        try:
+            if (
+                result.outcome == "complete"
+                and result.weights is not None
+                and self.keeper is not None
+                and result.value is not None
+                and self.keeper.wants(result.value)
+            ):
+                attrs["model_artifact"] = self.keeper.save(trial, run.task.config, result.weights)
+            write_attrs(storage, trial._trial_id, user=attrs)
+            if result.outcome == "complete":
+                self.study.tell(trial, result.value, skip_if_finished=True)
+                if "model_artifact" in attrs and self.keeper is not None:
+                    self.keeper.register(result.number, attrs["model_artifact"])
+            elif result.outcome == "pruned":
+                self.study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
+            else:
+                self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # Another machine judged this trial stale and failed it; its retry runs elsewhere.
+            log.warning(
+                "trial %s was finished elsewhere; its result here is dropped", result.number
+            )
+            return
+        self._count(result.outcome, result.reason)
+        self.display.trial_ended(
+            result.number,
+            result.outcome,
+            result.value,
+            describe_config(run.task.config) if result.outcome != "failed" else f"{result.reason}",
+        )
+
+    def _count(self, outcome: str, reason: str | None) -> None:
+        if outcome == "failed":
+            self.stats.failed += 1
+            self._consecutive_failures += 1
+            self._last_failure = reason or ""
+            if self._consecutive_failures >= self._failure_limit:
+                raise TooManyFailures(
+                    f"{self._consecutive_failures} trials in a row failed; "
+                    f"the last: {self._last_failure}"
+                )
+        else:
+            self._consecutive_failures = 0
+            setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+
+    def _fail_running(self, numbers: list[int], reason: str, *, retry: bool) -> None:
+        for number in numbers:
+            run = self.running.pop(number, None)
+            if run is None:
+                continue
+            self._heartbeat.remove(run.trial._trial_id)
+            if fail_trial(self.study, run.trial._trial_id, reason):
+                if retry and requeue(
+                    self.study,
+                    self.study._storage.get_trial(run.trial._trial_id),
+                    self.spec.run.retries,
+                ):
+                    self.stats.retried += 1
+                self.stats.failed += 1
+                self.display.trial_ended(number, "failed", None, reason)
+
+    def _job_done(self, slot: Slot, reason: str) -> None:
+        job = slot.job
+        slot.job = None
+        if job is not None:
+            left = [n for n in job.numbers if n in self.running]
+            for n in left:
+                self._finish(TrialResult(number=n, outcome="failed", reason=reason))
+        self._show_slot(slot, "idle")
+
+    def _worker_died(self, slot: Slot, reason: str) -> None:
+        job = slot.job
+        slot.job = None
+        if job is not None:
+            left = [n for n in job.numbers if n in self.running]
+            self._fail_running(left, f"{reason} on {slot.name}", retry=True)
+        assert isinstance(slot, ProcessSlot)
+        slot.stop()
+        slot.start()
+        slot.wait_ready()
+        self._show_slot(slot, "restarted")
+
+
+def make_slots(plans: list[Any], data: DataBundle) -> list[Slot]:
+    """One in-process slot when there is a single slot; worker processes otherwise."""
+    from sweep.dispatch._slots import start_slots
+
+    if len(plans) == 1:
+        import torch
+
+        if plans[0].device == "cpu":
+            torch.set_num_threads(plans[0].threads)
+        return [InProcessSlot(plans[0].name, plans[0].device, data)]
+    slots = [ProcessSlot(p.name, p.device, p.threads) for p in plans]
+    start_slots(slots)
+    return list(slots)
+
+
+__all__ = ["Coordinator", "RunStats", "TooManyFailures", "make_slots", "TrialConfig"]

@@ -1,0 +1,224 @@
+"""Devices, slots and pack sizes."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from sweep.config import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
+from sweep.errors import ConfigError
+from sweep.train import TrialTask, packable
+from sweep.train._stacked import pack_widths
+
+# A pack is sized so one step of it does about this much arithmetic: enough to
+# amortise Python and kernel-launch overhead, small enough to keep latency low.
+_TARGET_FLOPS = {"cpu": 4e7, "cuda": 2e10}
+_MAX_PACK = {"cpu": 64, "cuda": 512}
+
+
+@dataclass(frozen=True)
+class SlotPlan:
+    name: str
+    device: str
+    threads: int
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_devices(devices: str, *, source: str = "--devices") -> list[str]:
+    """Device names from ``auto`` (every GPU, else the CPU), ``cpu``, ``cuda`` (every GPU)
+    or a list such as ``cuda:0,cuda:1``.
+
+    Raises:
+        ConfigError: a device that does not exist here, naming the ones that do.
+    """
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    gpus = [f"cuda:{i}" for i in range(count)]
+    valid = ["auto", "cpu", "cuda", *gpus]
+    text = devices.strip().lower()
+    if text == "auto":
+        return gpus or ["cpu"]
+    if text == "cpu":
+        return ["cpu"]
+    if text == "cuda":
+        if not gpus:
+            raise ConfigError(
+                source, "devices", "no CUDA device is available here", ["auto", "cpu"]
+            )
+        return gpus
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        name = "cuda:0" if part == "cuda" and gpus else part
+        if name not in gpus and name != "cpu":
+            raise ConfigError(source, "devices", f"device {part!r} is not available here", valid)
+        if name in out:
+            raise ConfigError(source, "devices", f"device {part!r} is listed twice")
+        out.append(name)
+    if not out:
+        raise ConfigError(source, "devices", "empty device list", valid)
+    return out
+
+
+def plan_slots(devices: Sequence[str], per_device: int) -> list[SlotPlan]:
+    """``per_device`` slots per device; CPU slots share the cores instead of oversubscribing."""
+    n_cpu = per_device * sum(1 for d in devices if d == "cpu")
+    threads = max(1, available_cores() // n_cpu) if n_cpu else 1
+    plans = []
+    for device in devices:
+        for i in range(per_device):
+            name = f"{device}#{i}" if per_device > 1 else device
+            plans.append(SlotPlan(name, device, threads if device == "cpu" else 1))
+    return plans
+
+
+def _largest(dim: Dim | None, default: float) -> float:
+    if dim is None:
+        return default
+    if isinstance(dim, Fixed):
+        return float(dim.value)  # type: ignore[arg-type]
+    if isinstance(dim, Choice):
+        return float(max(dim.values))  # type: ignore[type-var]
+    if isinstance(dim, IntRange | FloatRange):
+        return float(dim.high)
+    return default
+
+
+def _typical(dim: Dim | None, default: float) -> float:
+    """A middle value: geometric for log ranges, the median choice for lists."""
+    if dim is None:
+        return default
+    if isinstance(dim, Fixed):
+        return float(dim.value)  # type: ignore[arg-type]
+    if isinstance(dim, Choice):
+        values = sorted(float(v) for v in dim.values)  # type: ignore[arg-type]
+        return values[len(values) // 2]
+    if isinstance(dim, IntRange | FloatRange):
+        if dim.log:
+            return math.sqrt(dim.low * dim.high)
+        return (dim.low + dim.high) / 2
+    return default
+
+
+def _network(space: SpaceSpec, n_inputs: int, n_outputs: int, pick) -> tuple[float, float, float]:
+    """(parameters, hidden units, batch size) of a network picked from the space."""
+    if space.widths is not None:
+        widths = list(space.widths)
+    else:
+        depth = int(round(pick(space.depth, 2)))
+        widths = [pick(space.width, 32)] * depth
+    dims = [n_inputs, *widths, n_outputs]
+    params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+    return params, sum(widths), pick(space.batch_size, 64)
+
+
+def auto_pack_size(
+    space: SpaceSpec,
+    n_inputs: int,
+    n_outputs: int,
+    n_train: int,
+    device: str,
+    memory_bytes: float,
+) -> int:
+    """How many trials to train together on ``device``.
+
+    Compute: a pack step should do about ``_TARGET_FLOPS`` of work for a typical
+    network of the space. Memory: the largest network's parameters, gradients,
+    optimizer state and activations, times the pack, must fit ``memory_bytes``.
+    """
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    params, units, batch = _network(space, n_inputs, n_outputs, _typical)
+    batch = min(batch, n_train)
+    flops = 6.0 * batch * params
+    by_compute = _TARGET_FLOPS[kind] / max(flops, 1.0)
+    big_params, big_units, big_batch = _network(space, n_inputs, n_outputs, _largest)
+    per_trial = 4.0 * (
+        6 * big_params + 12 * min(big_batch, n_train) * big_units + big_batch * n_inputs
+    )
+    by_memory = memory_bytes / per_trial
+    return int(max(1, min(_MAX_PACK[kind], by_compute, by_memory)))
+
+
+def memory_budget(device: str, slots_on_device: int) -> float:
+    """Bytes one slot may use for a pack: half the free GPU memory, or a share of RAM."""
+    if device.startswith("cuda"):
+        free, _total = torch.cuda.mem_get_info(torch.device(device))
+        return 0.5 * free / slots_on_device
+    try:
+        pages = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        pages = 4 << 30
+    return min(2 << 30, 0.25 * pages / slots_on_device)
+
+
+# Cost of one training step (seconds), measured on this project's 2-core CPU with
+# batch 64: a pack pays a fixed overhead per step plus a cost per padded parameter
+# per member; a trial alone pays a larger fixed overhead and a smaller per-parameter
+# cost (a plain matmul beats a batched one on the CPU). On a GPU the fixed overhead
+# (kernel launches) dominates. Only the ratios matter: they decide what to pack.
+_STEP_COST = {
+    "cpu": {"pack": 5e-4, "alone": 7e-4, "param_pack": 1.5e-8, "param_alone": 1.0e-8},
+    "cuda": {"pack": 3e-4, "alone": 3e-4, "param_pack": 1e-11, "param_alone": 1e-11},
+}
+
+
+def _params(widths: Sequence[int], n_inputs: int, n_outputs: int) -> int:
+    dims = [n_inputs, *widths, n_outputs]
+    return sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+
+
+def _step_cost(group: Sequence[TrialTask], n_inputs: int, n_outputs: int, kind: str) -> float:
+    cost = _STEP_COST[kind]
+    scale = group[0].config.batch_size / 64
+    if len(group) == 1:
+        p = _params(group[0].config.widths, n_inputs, n_outputs)
+        return cost["alone"] + cost["param_alone"] * p * scale
+    padded = _params(pack_widths([t.config for t in group]), n_inputs, n_outputs)
+    return cost["pack"] + cost["param_pack"] * len(group) * padded * scale
+
+
+def group_tasks(
+    tasks: Sequence[TrialTask], n_inputs: int = 1, n_outputs: int = 1, device: str = "cpu"
+) -> list[tuple[TrialTask, ...]]:
+    """Split trials into packs (trained together) and trials alone, for least total time.
+
+    Packs need one batch size and packable optimizers. Padding every member to the
+    pack's widest layers costs compute, so trials are taken in order of size and a
+    trial joins the current pack only while a step of the pack is cheaper than the
+    pack and the trial stepping apart (see ``_STEP_COST``). Small networks end up in
+    large packs; a network much larger than the rest trains alone.
+    """
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    by_batch: dict[int, list[TrialTask]] = {}
+    groups: list[tuple[TrialTask, ...]] = []
+    for t in tasks:
+        if packable(t):
+            by_batch.setdefault(t.config.batch_size, []).append(t)
+        else:
+            groups.append((t,))
+    for members in by_batch.values():
+        members.sort(
+            key=lambda t: (_params(t.config.widths, n_inputs, n_outputs), t.config.depth, t.number)
+        )
+        current: list[TrialTask] = []
+        for t in members:
+            if current:
+                together = _step_cost([*current, t], n_inputs, n_outputs, kind)
+                apart = _step_cost(current, n_inputs, n_outputs, kind) + _step_cost(
+                    [t], n_inputs, n_outputs, kind
+                )
+                if together > apart:
+                    groups.append(tuple(current))
+                    current = []
+            current.append(t)
+        if current:
+            groups.append(tuple(current))
+    return groups

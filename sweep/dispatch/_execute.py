@@ -1,0 +1,72 @@
+"""Running a Job on one device: its groups one after another, each a pack or a lone trial.
+
+Shared by the in-process slot and the worker processes, so both train the
+same way and speak the same protocol (see ``sweep.train._loop``).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Generator
+
+import torch
+
+from sweep.data import DataBundle
+from sweep.dispatch._messages import Decision, Item, Job
+from sweep.train import Ended, EpochReport, TrialResult, make_runner, train
+
+JobGen = Generator[Item, "Decision | None", None]
+
+
+def describe(e: BaseException) -> str:
+    """A one-line reason for a trial that raised."""
+    if isinstance(e, torch.OutOfMemoryError):
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return f"out of memory: {first}"[:500]
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}"[:500] if text else type(e).__name__
+
+
+def _free_memory(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def run_job(job: Job, data: DataBundle, device: torch.device) -> JobGen:
+    """Train ``job`` on ``device``; yields EpochReports (send back a Decision) and Ended items."""
+    for group in job.groups:
+        live = {t.number for t in group}
+        failure: str | None = None
+        try:
+            runner = make_runner(group, data.n_features, data.n_outputs, job.settings, device)
+            gen = train(runner, data, job.settings)
+            reply: frozenset[int] | None = None
+            while True:
+                try:
+                    item = gen.send(reply)  # type: ignore[arg-type]
+                except StopIteration:
+                    break
+                reply = None
+                if isinstance(item, Ended):
+                    live -= {r.number for r in item.results}
+                    yield item
+                else:
+                    assert isinstance(item, EpochReport)
+                    decision = yield item
+                    reply = decision.stop if decision is not None else None
+        except Exception as e:  # a trial's own error fails its trials, never the worker
+            failure = describe(e)
+        finally:
+            runner = gen = None  # type: ignore[assignment]
+        if failure is not None:
+            # After an error (CUDA out of memory above all) give the memory back before
+            # the next group; on the normal path dropping the runner is enough.
+            _free_memory(device)
+        if failure is not None and live:
+            yield Ended(
+                tuple(
+                    TrialResult(number=n, outcome="failed", reason=failure, pack_size=len(group))
+                    for n in sorted(live)
+                )
+            )

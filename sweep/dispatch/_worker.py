@@ -1,0 +1,72 @@
+"""A worker process: loads the data once on its device, then trains the jobs it is sent."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from multiprocessing.connection import Connection
+
+from sweep.dispatch._messages import Decision, EpochReport, Hello, Job, JobDone, JobFailed, Shutdown
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker if the coordinator dies (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+def worker_main(conn: Connection, device_name: str, threads: int) -> None:
+    """Serve jobs on ``conn`` until told to shut down or the coordinator goes away."""
+    # Ctrl-C reaches the whole process group; the coordinator alone handles it and
+    # stops the workers, so that it can mark their trials first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    import torch
+
+    from sweep.data import load_data
+    from sweep.dispatch._execute import describe, run_job
+
+    torch.set_num_threads(threads)
+    device = torch.device(device_name)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    conn.send(Hello(os.getpid(), device_name))
+    cache: dict = {}
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if isinstance(msg, Shutdown):
+            return
+        assert isinstance(msg, Job)
+        job = msg
+        try:
+            if job.data not in cache:
+                cache.clear()
+                cache[job.data] = load_data(job.data, device)
+            data = cache[job.data]
+        except Exception as e:
+            conn.send(JobFailed(job.job_id, f"loading data on {device_name}: {describe(e)}"))
+            continue
+        gen = run_job(job, data, device)
+        reply: Decision | None = None
+        while True:
+            try:
+                item = gen.send(reply)  # type: ignore[arg-type]
+            except StopIteration:
+                break
+            conn.send(item)
+            reply = conn.recv() if isinstance(item, EpochReport) else None
+        conn.send(JobDone(job.job_id))
+
+
+if __name__ == "__main__":
+    # python -m sweep.dispatch._worker FD DEVICE THREADS  (started by ProcessSlot)
+    worker_main(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]))

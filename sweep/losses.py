@@ -1,0 +1,62 @@
+"""Training losses, computed per member of a pack.
+
+Every function takes outputs of shape (K, B, n_outputs) - K trials trained
+together, or K = 1 for a trial alone - and returns one loss per member, shape
+(K,). The single-trial and packed trainers share these, so a loss is written
+once.
+
+Targets: binary (K, B, 1) floats in {0, 1}; multi-class (K, B) class ids;
+regression (K, B, n_outputs).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from sweep.config._choices import LOSSES
+
+__all__ = ["member_loss", "probabilities", "quartic"]
+
+
+def quartic(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """mean((y - y_hat) ** 4) over everything but the leading member axis."""
+    return (target - pred).pow(4).flatten(1).mean(dim=1)
+
+
+def _squared(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (target - pred).pow(2).flatten(1).mean(dim=1)
+
+
+def probabilities(out: torch.Tensor, task: str) -> torch.Tensor:
+    """What MSE and quartic compare with the target: sigmoid (binary), softmax (multi-class),
+    the raw output (regression)."""
+    if task == "binary":
+        return torch.sigmoid(out)
+    if task == "multiclass":
+        return torch.softmax(out, dim=-1)
+    return out
+
+
+def _dense_target(target: torch.Tensor, out: torch.Tensor, task: str) -> torch.Tensor:
+    if task == "multiclass":
+        return F.one_hot(target, out.shape[-1]).to(out.dtype)
+    return target
+
+
+def member_loss(kind: str, out: torch.Tensor, target: torch.Tensor, task: str) -> torch.Tensor:
+    """Loss ``kind`` for each member: (K, B, n_outputs) outputs -> (K,) losses."""
+    if kind == "cross_entropy":
+        k, b, c = out.shape
+        per = F.cross_entropy(out.reshape(k * b, c), target.reshape(k * b), reduction="none")
+        return per.reshape(k, b).mean(dim=1)
+    dense = _dense_target(target, out, task)
+    if kind == "bce":
+        per = F.binary_cross_entropy_with_logits(out, dense, reduction="none")
+        return per.flatten(1).mean(dim=1)
+    pred = probabilities(out, task)
+    if kind == "mse":
+        return _squared(pred, dense)
+    if kind == "quartic":
+        return quartic(pred, dense)
+    raise ValueError(f"unknown loss {kind!r}; valid: {', '.join(LOSSES)}")

@@ -1,0 +1,157 @@
+"""Predictions from a saved model, with the input scaling it was trained with.
+
+A checkpoint holds the network and the training split's statistics: inputs are
+standardised with ``x_mean``/``x_std`` before the network sees them, and
+regression outputs are mapped back to the targets' units with ``y_mean``/
+``y_std``. Input is checked first (see ``sweep.inputs``): what does not fit
+the model is one ``ModelError`` line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from sweep.errors import ModelError
+from sweep.inputs import check_shape, expects, input_matrix
+
+if TYPE_CHECKING:
+    from sweep.model import MLP
+
+__all__ = ["CHUNK", "Predictor"]
+
+CHUNK = 65_536  # rows per forward pass: bounds memory on large inputs
+
+
+class Predictor:
+    """A trained network ready to predict: the model, its scaling and its labels.
+
+    Get one from ``SweepStudy.predictor(trial)``.
+
+    Attributes:
+        model: The network (``nn.Module`` in eval mode) on ``device``.
+        task: ``binary``, ``multiclass`` or ``regression``.
+        feature_names: The input columns, in the order the network takes them.
+        classes: The class labels (classification), else None.
+        trial: The trial the weights come from.
+        device: Where the network runs.
+    """
+
+    def __init__(self, checkpoint: dict[str, Any], device: str | torch.device = "cpu") -> None:
+        from sweep.checkpoint import model_from_checkpoint
+
+        self.device = torch.device(device)
+        self.model: MLP = model_from_checkpoint(checkpoint).to(self.device)
+        self.task: str = checkpoint["task"]
+        self.trial: int = int(checkpoint.get("trial", -1))
+        self.n_inputs: int = int(checkpoint["n_inputs"])
+        self.n_outputs: int = int(checkpoint["n_outputs"])
+        names = checkpoint.get("feature_names") or [f"x{i}" for i in range(self.n_inputs)]
+        self.feature_names: list[str] = [str(n) for n in names]
+        self.classes: list[Any] | None = checkpoint.get("classes")
+        self._x_mean = checkpoint["x_mean"].to(self.device, torch.float32)
+        self._x_std = checkpoint["x_std"].to(self.device, torch.float32)
+        self._y_mean = checkpoint["y_mean"].to(self.device, torch.float32)
+        self._y_std = checkpoint["y_std"].to(self.device, torch.float32)
+
+    # -- input ---------------------------------------------------------------------------------
+    def _tensor(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype.is_complex or x.dtype == torch.bool:
+            raise ModelError(f"input tensor has dtype {x.dtype}; expected real numbers")
+        tensor = x.detach()
+        if tensor.ndim == 1 and self.n_inputs == 1:
+            tensor = tensor.reshape(-1, 1)
+        check_shape(tuple(tensor.shape), self.feature_names, self.trial)
+        tensor = tensor.to(self.device, torch.float32)
+        finite = torch.isfinite(tensor)
+        if not bool(finite.all()):
+            i, j = (int(v) for v in torch.nonzero(~finite)[0])
+            raise ModelError(
+                f"input has a missing or non-finite value in row {i + 1}, "
+                f"column {self.feature_names[j]!r}"
+            )
+        return tensor
+
+    def transform(self, x: Any) -> torch.Tensor:
+        """Check ``x`` and standardise it as the training inputs were.
+
+        Args:
+            x: Samples as rows, in the units of the original data: a NumPy array, a
+                tensor, a DataFrame (columns by feature name; extra columns ignored) or
+                anything ``np.asarray`` takes.
+
+        Returns:
+            A float32 tensor (N, n_inputs) on ``device``.
+
+        Raises:
+            ModelError: wrong column count, missing columns, non-numeric or missing values.
+        """
+        if isinstance(x, torch.Tensor):
+            matrix = self._tensor(x)
+        else:
+            array = input_matrix(x, self.feature_names, trial=self.trial)
+            matrix = torch.from_numpy(array).to(self.device)
+        return (matrix - self._x_mean) / self._x_std
+
+    # -- output --------------------------------------------------------------------------------
+    def outputs(self, x: Any) -> torch.Tensor:
+        """The network's raw outputs for ``x`` (logits, or regression values in the
+        scaled units the network was trained on), shape (N, n_outputs).
+
+        Raises:
+            ModelError: the input does not fit the model.
+        """
+        inputs = self.transform(x)
+        with torch.inference_mode():
+            if len(inputs) == 0:
+                return torch.empty(0, self.n_outputs, device=self.device)
+            parts = [self.model(inputs[i : i + CHUNK]) for i in range(0, len(inputs), CHUNK)]
+            return torch.cat(parts)
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Predictions for the rows of ``x``.
+
+        Returns:
+            Classification: the class label of each row, shape (N,). Regression: values in
+            the targets' original units, shape (N,) for one output, else (N, n_outputs).
+
+        Raises:
+            ModelError: the input does not fit the model (see ``transform``).
+        """
+        out = self.outputs(x)
+        if self.task == "regression":
+            values = (out * self._y_std + self._y_mean).cpu().numpy()
+            return values[:, 0] if self.n_outputs == 1 else values
+        if self.task == "binary":
+            index = (out[:, 0] > 0).long().cpu().numpy()
+        else:
+            index = out.argmax(dim=1).cpu().numpy()
+        labels = np.asarray(self.classes if self.classes else range(max(self.n_outputs, 2)))
+        return labels[index]
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """Class probabilities for the rows of ``x``, shape (N, n_classes), columns in the
+        order of ``classes`` (binary: the probabilities of ``classes[0]`` and ``classes[1]``).
+
+        Raises:
+            ModelError: a regression model, or input that does not fit the model.
+        """
+        if self.task == "regression":
+            raise ModelError(f"trial {self.trial} is a regression model: it has no probabilities")
+        out = self.outputs(x)
+        if self.task == "binary":
+            p = torch.sigmoid(out[:, 0])
+            return torch.stack([1 - p, p], dim=1).cpu().numpy()
+        return torch.softmax(out, dim=1).cpu().numpy()
+
+    def describe(self) -> str:
+        """What the model takes, e.g. ``the model of trial 3 takes 2 (x0, x1)``."""
+        return expects(self.feature_names, self.trial)
+
+    def __repr__(self) -> str:
+        return (
+            f"Predictor(trial={self.trial}, task={self.task!r}, inputs={self.n_inputs}, "
+            f"outputs={self.n_outputs}, device={str(self.device)!r})"
+        )

@@ -1,0 +1,270 @@
+"""Running a study: from a StudySpec to finished trials in the storage."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sweep.checkpoint import ModelKeeper
+from sweep.config import StudySpec, resolve_for_task
+from sweep.config._choices import LOSSES_FOR_TASK
+from sweep.data import load_data
+from sweep.dispatch import (
+    Coordinator,
+    auto_pack_size,
+    make_slots,
+    memory_budget,
+    plan_slots,
+    resolve_devices,
+)
+from sweep.errors import ConfigError, SpecValueError
+from sweep.metrics import objective_for
+from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_config
+from sweep.space import TrialConfig
+from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
+from sweep.study import counts, open_or_create
+
+DisplayMode = Literal["auto", "live", "lines", "none"]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did, and where the study stands after it."""
+
+    study: str
+    storage: str  # the URL, password hidden
+    budget: int
+    finished: int  # complete + pruned trials in the study now
+    complete: int  # in this run
+    pruned: int
+    failed: int
+    retried: int
+    recovered: tuple[int, ...]  # trials of a dead earlier run failed and re-queued
+    best_number: int | None
+    best_value: float | None
+    objective: str
+    slots: tuple[str, ...]
+    pack: int
+    wall_seconds: float
+    coordinator_seconds: float  # sampler, storage and dispatch work (overlaps training on workers)
+    sampler_seconds: float  # of which: asking the sampler
+
+
+def with_overrides(
+    spec: StudySpec,
+    *,
+    n_trials: int | None = None,
+    seed: int | None = None,
+    devices: str | None = None,
+    per_device: int | None = None,
+    pack: int | str | None = None,
+    pinned: str | None = None,
+) -> StudySpec:
+    """The spec with command-line overrides applied and validated.
+
+    Raises:
+        ConfigError: naming the flag and what is wrong with it.
+    """
+    study, run = spec.study, spec.run
+    try:
+        if n_trials is not None:
+            study = dataclasses.replace(study, trials=n_trials)
+        if seed is not None:
+            study = dataclasses.replace(study, seed=seed)
+        if devices is not None:
+            run = dataclasses.replace(run, devices=devices)
+        if per_device is not None:
+            run = dataclasses.replace(run, per_device=per_device)
+        if pack is not None:
+            run = dataclasses.replace(run, pack=_pack_value(pack))
+    except SpecValueError as e:
+        raise ConfigError(f"--{e.key.replace('_', '-')}", "", e.message) from None
+    spec = dataclasses.replace(spec, study=study, run=run)
+    if pinned is not None:
+        try:
+            space = spec.pinned_space(pinned)
+        except SpecValueError as e:
+            raise e.to_config_error(spec.path) from None
+        study = dataclasses.replace(
+            spec.study,
+            name=f"{spec.study.name}.{pinned}",
+            trials=n_trials if n_trials is not None else 1,
+            pruner="none",
+        )
+        spec = dataclasses.replace(spec, study=study, space=space, pinned=())
+    return spec
+
+
+def _pack_value(pack: int | str) -> int | Literal["auto"]:
+    if pack == "auto":
+        return "auto"
+    try:
+        value = int(pack)
+    except (TypeError, ValueError):
+        raise SpecValueError("pack", f"expected 'auto' or a number, got {pack!r}") from None
+    if value < 1:
+        raise SpecValueError("pack", f"must be 'auto' or at least 1, got {value}")
+    return value
+
+
+def _resolve_task(spec: StudySpec, task: str) -> StudySpec:
+    if spec.task is not None:
+        return spec
+    try:
+        space = resolve_for_task(spec.space, task)
+        pinned = tuple(
+            dataclasses.replace(p, space=resolve_for_task(p.space, task)) for p in spec.pinned
+        )
+    except SpecValueError as e:
+        raise ConfigError(
+            spec.path, f"space.{e.key}", f"{e.message} (the data are {task})", LOSSES_FOR_TASK[task]
+        ) from None
+    return dataclasses.replace(spec, space=space, pinned=pinned, task=task)
+
+
+def _display(mode: DisplayMode, board: Board) -> Display:
+    if mode == "none":
+        return Display(board)
+    if mode == "live" or (mode == "auto" and sys.stdout.isatty()):
+        return LiveDisplay(board)
+    return LineDisplay(board)
+
+
+def run_study(
+    spec: StudySpec,
+    *,
+    storage: str = DEFAULT_STORAGE,
+    n_trials: int | None = None,
+    seed: int | None = None,
+    devices: str | None = None,
+    per_device: int | None = None,
+    pack: int | str | None = None,
+    pinned: str | None = None,
+    display: DisplayMode = "auto",
+) -> RunSummary:
+    """Run (or resume) a study until it has its budget of finished trials.
+
+    ``n_trials`` is a total of finished (complete or pruned) trials, not an
+    increment: a second run with the same number does nothing more. Everything is
+    validated - the spec, the data, the devices, the storage - before anything is
+    written to the storage.
+
+    Args:
+        spec: The study, from :func:`sweep.load_spec`.
+        storage: SQLAlchemy URL or SQLite path (default ``sqlite:///sweeps.db``).
+        n_trials: Override of ``study.trials``.
+        seed: Override of ``study.seed``.
+        devices: ``auto``, ``cpu``, ``cuda`` or ``cuda:0,cuda:1`` (override of ``run.devices``).
+        per_device: Worker slots per device (override of ``run.per_device``).
+        pack: Trials trained together per slot: ``auto``, or a number (1 = alone).
+        pinned: Run the named ``[pinned.*]`` configuration instead of searching,
+            as study ``<name>.<pinned>`` (``n_trials`` seeds of it, default 1).
+        display: ``auto`` (live on a terminal, lines otherwise), ``live``, ``lines``, ``none``.
+
+    Returns:
+        A RunSummary.
+
+    Raises:
+        ConfigError: a bad override, device or data/loss combination.
+        DataError: the data cannot be loaded.
+        StorageError: the storage cannot be opened.
+    """
+    spec = with_overrides(
+        spec,
+        n_trials=n_trials,
+        seed=seed,
+        devices=devices,
+        per_device=per_device,
+        pack=pack,
+        pinned=pinned,
+    )
+    device_names = resolve_devices(spec.run.devices)
+    plans = plan_slots(device_names, spec.run.per_device)
+    data = load_data(spec.data)
+    spec = _resolve_task(spec, data.task)
+    assert spec.task is not None
+    objective = objective_for(spec.task)
+    if spec.run.pack == "auto":
+        per_device_slots = spec.run.per_device
+        pack_size = min(
+            auto_pack_size(
+                spec.space,
+                data.n_features,
+                data.n_outputs,
+                len(data.x_train),
+                d,
+                memory_budget(d, per_device_slots),
+            )
+            for d in device_names
+        )
+        # Enough sampling rounds for the sampler to learn from finished trials.
+        pack_size = max(1, min(pack_size, spec.study.trials // (4 * len(plans)) or 1))
+    else:
+        pack_size = spec.run.pack
+
+    rdb = open_storage(storage, create=True, heartbeat=spec.run.heartbeat)
+    study = open_or_create(spec, rdb, data.summary())
+    keeper = (
+        ModelKeeper(study, artifact_dir(storage), spec.study.keep_models, objective, data)
+        if spec.study.keep_models > 0
+        else None
+    )
+    board = Board(study=spec.name, budget=spec.study.trials, objective=objective)
+    for t in study.get_trials(deepcopy=False):
+        state = t.state.name.lower()
+        if state in ("complete", "pruned"):
+            board.finished += 1
+        if state in ("complete", "pruned", "fail"):
+            setattr(
+                board,
+                "failed" if state == "fail" else state,
+                getattr(board, "failed" if state == "fail" else state) + 1,
+            )
+        if state == "complete" and t.value is not None and "config" in t.user_attrs:
+            board.add_leader(
+                t.value, t.number, describe_config(TrialConfig.from_dict(t.user_attrs["config"]))
+            )
+    stats: Any = None
+    finished, _running = counts(study)
+    if finished < spec.study.trials:
+        board.slots = {p.name: "starting" for p in plans}
+        slots = make_slots(plans, data)
+        coordinator = Coordinator(
+            study=study,
+            spec=spec,
+            data=data,
+            budget=spec.study.trials,
+            slots=slots,
+            pack=pack_size,
+            display=_display(display, board),
+            keeper=keeper,
+            heartbeat=spec.run.heartbeat,
+        )
+        stats = coordinator.run()
+    finished, _running = counts(study)
+    try:
+        best = study.best_trial
+        best_number, best_value = best.number, best.value
+    except ValueError:
+        best_number, best_value = None, None
+    return RunSummary(
+        study=spec.name,
+        storage=redact(storage),
+        budget=spec.study.trials,
+        finished=finished,
+        complete=stats.complete if stats else 0,
+        pruned=stats.pruned if stats else 0,
+        failed=stats.failed if stats else 0,
+        retried=stats.retried if stats else 0,
+        recovered=tuple(stats.recovered) if stats else (),
+        best_number=best_number,
+        best_value=best_value,
+        objective=objective.name,
+        slots=tuple(p.name for p in plans),
+        pack=pack_size,
+        wall_seconds=stats.wall_seconds if stats else 0.0,
+        coordinator_seconds=stats.coordinator_seconds if stats else 0.0,
+        sampler_seconds=stats.sampler_seconds if stats else 0.0,
+    )

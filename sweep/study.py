@@ -1,0 +1,385 @@
+"""The Optuna study behind a sweep: creating or joining it, its sampler and
+pruner, the trial budget, and what is written on each trial.
+
+Facts about a study live in its user attributes (``sweep.spec``, the data
+summary, the objective); facts about a trial in the trial's user attributes
+(``config``, metrics, timings, device, ``fail_reason``). Optuna's own tables
+stay the one source of truth.
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import os
+import socket
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from sweep.config import StudySection, StudySpec, fingerprint, parse_spec, spec_to_table
+from sweep.errors import ConfigError, StudyNotFoundError
+from sweep.metrics import Objective, objective_for
+from sweep.storage import sqlite_path
+
+SPEC_KEY = "sweep.spec"
+FINGERPRINT_KEY = "sweep.fingerprint"
+DATA_KEY = "sweep.data"
+OBJECTIVE_KEY = "sweep.objective"
+MODELS_KEY = "sweep.models"  # trial number -> artifact id of the kept weights
+OWNER_KEY = "sweep.owner"  # system attr: which coordinator runs the trial
+RETRIES_KEY = "sweep.retries"  # system attr: how often this trial's parameters were retried
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def build_sampler(section: StudySection, *, offset: int = 0) -> optuna.samplers.BaseSampler:
+    """The study's sampler. ``offset`` (the trials already in the study) varies the seed on
+    resume, so a rerun does not replay the first run's random start-up proposals."""
+    seed = section.seed + offset * 7_919
+    if section.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if section.sampler == "qmc":
+        return optuna.samplers.QMCSampler(seed=section.seed, scramble=True)
+    # constant_liar: trials still running count as (bad) observations, so parallel
+    # workers and packs do not all explore the same point.
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=section.sampler_startup, constant_liar=True
+    )
+
+
+def build_pruner(section: StudySection, epochs: int) -> optuna.pruners.BasePruner:
+    """The study's pruner; a step is an epoch."""
+    if section.pruner == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=section.pruner_startup, n_warmup_steps=section.pruner_warmup
+        )
+    if section.pruner == "percentile":
+        return optuna.pruners.PercentilePruner(
+            section.percentile,
+            n_startup_trials=section.pruner_startup,
+            n_warmup_steps=section.pruner_warmup,
+        )
+    if section.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1))
+    if section.pruner == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    return optuna.pruners.NopPruner()
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    return [s.study_name for s in storage.get_all_studies()]
+
+
+def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """Load an existing study (no sampler or pruner needed for reading).
+
+    Raises:
+        StudyNotFoundError: naming the studies the storage does hold.
+    """
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = study_names(storage)
+        valid = ", ".join(names) if names else "(none: the database holds no study)"
+        raise StudyNotFoundError(
+            f"study {name!r} not found in the storage; valid: {valid}"
+        ) from None
+
+
+def objective_of(study: optuna.Study) -> Objective:
+    attrs = study.user_attrs
+    name = attrs.get(OBJECTIVE_KEY)
+    if name == "mse":
+        return Objective("mse", "minimize")
+    if name == "accuracy":
+        return Objective("accuracy", "maximize")
+    direction = (
+        "minimize" if study.direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
+    )
+    return Objective("value", direction)
+
+
+def spec_of(study: optuna.Study) -> StudySpec | None:
+    """The study file a sweep study was created from (None for a study sweep did not make)."""
+    raw = study.user_attrs.get(SPEC_KEY)
+    if raw is None:
+        return None
+    spec = parse_spec(raw, source=f"study {study.study_name}")
+    task = study.user_attrs.get(DATA_KEY, {}).get("task")
+    if spec.task is None and task is not None:
+        from sweep.config import resolve_for_task
+
+        spec = _with_task(spec, task, resolve_for_task)
+    return spec
+
+
+def _with_task(spec: StudySpec, task: str, resolve: Any) -> StudySpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, space=resolve(spec.space, task), task=task)
+
+
+def open_or_create(
+    spec: StudySpec, storage: optuna.storages.BaseStorage, data_summary: dict[str, Any]
+) -> optuna.Study:
+    """Create the study, or join it if it exists (several machines may race to create it).
+
+    Raises:
+        ConfigError: the stored study was made from a different data, training or
+            space definition (its trials would not be comparable).
+    """
+    assert spec.task is not None
+    objective = objective_for(spec.task)
+    # The sampler's seed varies with the trials already there (see build_sampler).
+    existing = 0
+    try:
+        sid = storage.get_study_id_from_name(spec.name)
+        existing = len(storage.get_all_trials(sid, deepcopy=False))
+    except KeyError:
+        pass
+    study = optuna.create_study(
+        storage=storage,
+        study_name=spec.name,
+        direction=objective.direction,  # type: ignore[arg-type]
+        sampler=build_sampler(spec.study, offset=existing),
+        pruner=build_pruner(spec.study, spec.train.epochs),
+        load_if_exists=True,
+    )
+    mine = fingerprint(spec)
+    theirs = study.user_attrs.get(FINGERPRINT_KEY)
+    if theirs is None:
+        if study.direction.name.lower() != objective.direction:
+            raise ConfigError(
+                spec.path,
+                "study.name",
+                f"a study {spec.name!r} that sweep did not create already exists with "
+                "another direction; choose another name",
+            )
+        study.set_user_attr(SPEC_KEY, spec_to_table(spec))
+        study.set_user_attr(DATA_KEY, data_summary)
+        study.set_user_attr(OBJECTIVE_KEY, objective.name)
+        study.set_user_attr(FINGERPRINT_KEY, mine)
+    elif theirs != mine:
+        raise ConfigError(
+            spec.path,
+            "study.name",
+            f"study {spec.name!r} already exists with different data, training or space "
+            "settings (its trials would not compare); rename the study or restore the settings",
+        )
+    return study
+
+
+class Snapshot(optuna.Study):
+    """The study as it stands now, read from the storage once.
+
+    Pruners read every trial of the study for each decision; a pack reports many
+    trials at once, and judging them all against one read (instead of one read per
+    trial) keeps the coordinator's storage time flat in the pack size. Use it only
+    as the ``study`` argument of ``pruner.prune``.
+    """
+
+    def __init__(self, study: optuna.Study) -> None:
+        super().__init__(
+            study_name=study.study_name,
+            storage=study._storage,
+            sampler=study.sampler,
+            pruner=study.pruner,
+        )
+        self._snapshot = study.get_trials(deepcopy=False)
+        self.by_number = {t.number: t for t in self._snapshot}
+
+    def _get_trials(
+        self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
+    ) -> list[FrozenTrial]:
+        trials = [t for t in self._snapshot if states is None or t.state in states]
+        return copy.deepcopy(trials) if deepcopy else trials
+
+    def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[FrozenTrial]:
+        return self._get_trials(deepcopy, states)
+
+
+# -- the budget ----------------------------------------------------------------------------
+def counts(study: optuna.Study) -> tuple[int, int]:
+    """(finished, running) trials of the study, across every machine."""
+    trials = study._storage.get_all_trials(
+        study._study_id, deepcopy=False, states=(*FINISHED, TrialState.RUNNING)
+    )
+    running = sum(1 for t in trials if t.state == TrialState.RUNNING)
+    return len(trials) - running, running
+
+
+@contextmanager
+def budget_lock(storage: optuna.storages.RDBStorage, study_name: str) -> Iterator[None]:
+    """Serialise "count the trials, then start new ones" across coordinators.
+
+    Without it two machines could both see one trial left and both start one. The
+    lock is the database's own where it has one (PostgreSQL advisory locks, MySQL
+    GET_LOCK), and a lock file beside an SQLite database.
+    """
+    key = zlib.crc32(f"sweep:{study_name}".encode()) & 0x7FFFFFFF
+    backend = storage.engine.dialect.name
+    path = sqlite_path(storage.url)
+    if backend == "sqlite" and path is not None:
+        with open(path.with_name(path.name + ".lock"), "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
+    import sqlalchemy
+
+    if backend == "postgresql":
+        with storage.engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    if backend in ("mysql", "mariadb"):
+        with storage.engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT GET_LOCK(:k, 60)"), {"k": f"sweep{key}"})
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:k)"), {"k": f"sweep{key}"})
+        return
+    yield
+
+
+# -- owners, staleness and retries ---------------------------------------------------------
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_record() -> dict[str, Any]:
+    """Who is running a trial: this host and process (with its start time against pid reuse)."""
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "start": _start_time(pid)}
+
+
+def _owner_gone(owner: dict[str, Any]) -> bool:
+    if owner.get("host") != socket.gethostname():
+        return False  # another machine's: its heartbeat tells
+    pid = int(owner.get("pid", -1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return owner.get("start") is not None and _start_time(pid) != owner.get("start")
+
+
+def requeue(study: optuna.Study, trial: FrozenTrial, max_retries: int) -> int | None:
+    """Queue ``trial``'s parameters to run again, unless they were retried ``max_retries``
+    times already. Returns the number of retries so far, or None if not re-queued."""
+    retries = int(trial.system_attrs.get(RETRIES_KEY, 0))
+    if retries >= max_retries:
+        return None
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs={"retry_of": trial.user_attrs.get("retry_of", trial.number)},
+            system_attrs={RETRIES_KEY: retries + 1},
+        )
+    )
+    return retries + 1
+
+
+def fail_trial(study: optuna.Study, trial_id: int, reason: str) -> bool:
+    """Mark a running trial failed with ``reason``; False if it had already finished."""
+    storage = study._storage
+    try:
+        storage.set_trial_user_attr(trial_id, "fail_reason", reason)
+        return bool(storage.set_trial_state_values(trial_id, state=TrialState.FAIL))
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+
+
+def recover_abandoned(study: optuna.Study, max_retries: int) -> list[int]:
+    """Fail and re-queue RUNNING trials whose coordinator on this host is gone.
+
+    Trials of coordinators on other machines are left to the heartbeat (see
+    ``fail_stale``). Returns the numbers of the trials failed.
+    """
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = t.system_attrs.get(OWNER_KEY)
+        if owner is None or not _owner_gone(owner):
+            continue
+        reason = f"abandoned: its sweep process (pid {owner.get('pid')}) ended before it finished"
+        if fail_trial(study, t._trial_id, reason):
+            requeue(study, t, max_retries)
+            failed.append(t.number)
+    return failed
+
+
+def fail_stale(study: optuna.Study, max_retries: int) -> list[int]:
+    """Fail and re-queue trials whose heartbeat stopped (their machine vanished).
+
+    Uses Optuna's heartbeat records (the storage must be opened with a heartbeat).
+    Returns the numbers of the trials failed.
+    """
+    storage = study._storage
+    if not isinstance(storage, optuna.storages._heartbeat.BaseHeartbeat):
+        return []
+    if storage.get_heartbeat_interval() is None:
+        return []
+    failed = []
+    for trial_id in storage._get_stale_trial_ids(study._study_id):
+        if fail_trial(study, trial_id, "stale: no heartbeat from the process running it"):
+            trial = storage.get_trial(trial_id)
+            requeue(study, trial, max_retries)
+            failed.append(trial.number)
+    return failed
+
+
+def write_attrs(
+    storage: optuna.storages.BaseStorage,
+    trial_id: int,
+    *,
+    user: dict[str, Any] | None = None,
+    system: dict[str, Any] | None = None,
+) -> None:
+    """Set several attributes of a running trial in one transaction.
+
+    Optuna's public API commits each attribute on its own; on SQLite that is a
+    commit per key. With an RDB backend this writes them together through the
+    same statements Optuna uses; other storages get one call per key.
+    """
+    user, system = user or {}, system or {}
+    backend = getattr(storage, "_backend", storage)
+    writer = getattr(backend, "_set_trial_attr_without_commit", None)
+    if isinstance(backend, optuna.storages.RDBStorage) and writer is not None:
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+
+        with _create_scoped_session(backend.scoped_session) as session:
+            for key, value in user.items():
+                writer(session, models.TrialUserAttributeModel, trial_id, key, value)
+            for key, value in system.items():
+                writer(session, models.TrialSystemAttributeModel, trial_id, key, value)
+        return
+    for key, value in user.items():
+        storage.set_trial_user_attr(trial_id, key, value)
+    for key, value in system.items():
+        storage.set_trial_system_attr(trial_id, key, value)

@@ -1,0 +1,99 @@
+"""Losses per member of a pack, checked against hand values and torch's own losses."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sweep.losses import member_loss, quartic
+from sweep.metrics import chunked_metric, member_metric, objective_for
+
+
+def test_quartic_hand_value() -> None:
+    pred = torch.tensor([[1.0, 2.0, 3.0]])
+    target = torch.tensor([[0.0, 0.0, 1.0]])
+    # ((1)^4 + (2)^4 + (2)^4) / 3 = 33 / 3 = 11
+    assert quartic(pred, target).item() == pytest.approx(11.0)
+
+
+def test_regression_losses_per_member() -> None:
+    out = torch.tensor([[[1.0], [3.0]], [[0.0], [0.0]]])  # K=2 members, B=2
+    y = torch.tensor([[[0.0], [1.0]], [[2.0], [-2.0]]])
+    assert member_loss("mse", out, y, "regression").tolist() == pytest.approx([2.5, 4.0])
+    assert member_loss("quartic", out, y, "regression").tolist() == pytest.approx([8.5, 16.0])
+
+
+def test_binary_bce_matches_torch_and_mse_uses_the_sigmoid() -> None:
+    out = torch.tensor([[[0.3], [-1.2], [2.0]]])
+    y = torch.tensor([[[1.0], [0.0], [1.0]]])
+    assert member_loss("bce", out, y, "binary").item() == pytest.approx(
+        F.binary_cross_entropy_with_logits(out, y).item()
+    )
+    p = torch.sigmoid(out)
+    assert member_loss("mse", out, y, "binary").item() == pytest.approx(
+        ((p - y) ** 2).mean().item()
+    )
+    assert member_loss("quartic", out, y, "binary").item() == pytest.approx(
+        ((p - y) ** 4).mean().item()
+    )
+
+
+def test_multiclass_losses() -> None:
+    out = torch.tensor([[[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]]])
+    y = torch.tensor([[0, 2]])
+    assert member_loss("cross_entropy", out, y, "multiclass").item() == pytest.approx(
+        F.cross_entropy(out[0], y[0]).item()
+    )
+    onehot = F.one_hot(y[0], 3).float()
+    assert member_loss("mse", out, y, "multiclass").item() == pytest.approx(
+        ((torch.softmax(out[0], -1) - onehot) ** 2).mean().item()
+    )
+    assert member_loss("bce", out, y, "multiclass").item() == pytest.approx(
+        F.binary_cross_entropy_with_logits(out[0], onehot).item()
+    )
+
+
+def test_unknown_loss() -> None:
+    with pytest.raises(ValueError, match="valid: bce"):
+        member_loss("huber", torch.zeros(1, 2, 1), torch.zeros(1, 2, 1), "regression")
+
+
+def test_objective_is_independent_of_the_loss() -> None:
+    assert (
+        objective_for("binary").name == "accuracy"
+        and objective_for("binary").direction == "maximize"
+    )
+    assert objective_for("multiclass").name == "accuracy"
+    assert (
+        objective_for("regression").name == "mse"
+        and objective_for("regression").direction == "minimize"
+    )
+
+
+def test_accuracy_and_mse_metrics() -> None:
+    out = torch.tensor([[[1.0], [-1.0], [2.0], [-0.5]]])
+    y = torch.tensor([[[1.0], [1.0], [1.0], [0.0]]])
+    assert member_metric(out, y, "binary").item() == pytest.approx(0.75)
+    out_mc = torch.tensor([[[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]])
+    assert member_metric(out_mc, torch.tensor([[1, 1, 1]]), "multiclass").item() == pytest.approx(
+        2 / 3
+    )
+    out_r = torch.tensor([[[1.0, 2.0]]])
+    assert member_metric(out_r, torch.tensor([[[0.0, 0.0]]]), "regression").item() == pytest.approx(
+        2.5
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 100])
+def test_chunked_metric_does_not_depend_on_the_chunk(chunk: int) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(10, 2)
+    y = (x[:, :1] > 0).float()
+    w = torch.randn(3, 2, 1)  # three members
+
+    def predict(v: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(v, w)
+
+    whole = member_metric(predict(x), y.unsqueeze(0).expand(3, 10, 1), "binary")
+    assert torch.allclose(chunked_metric(predict, x, y, "binary", chunk).double(), whole.double())

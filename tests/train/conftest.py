@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sweep.config import parse_spec
+from sweep.data import DataBundle, load_data
+from sweep.train import Ended, EpochReport, Runner, TrainSettings, TrialResult, train
+
+
+@pytest.fixture(scope="session")
+def moons() -> DataBundle:
+    torch.set_num_threads(1)
+    spec = parse_spec(
+        {"study": {"name": "t"}, "data": {"source": "moons", "n_samples": 300, "noise": 0.2}}
+    )
+    return load_data(spec.data)
+
+
+@pytest.fixture(scope="session")
+def regression() -> DataBundle:
+    spec = parse_spec({"study": {"name": "t"}, "data": {"source": "function", "n_samples": 200}})
+    return load_data(spec.data)
+
+
+def drive(
+    runner: Runner, data: DataBundle, settings: TrainSettings, prune: dict[int, int] | None = None
+) -> tuple[list[EpochReport], dict[int, TrialResult]]:
+    """Run the loop to the end; ``prune`` maps trial number -> epoch at which to stop it."""
+    gen = train(runner, data, settings)
+    reports: list[EpochReport] = []
+    results: dict[int, TrialResult] = {}
+    reply = None
+    while True:
+        try:
+            item = gen.send(reply)
+        except StopIteration:
+            return reports, results
+        reply = None
+        if isinstance(item, Ended):
+            results.update({r.number: r for r in item.results})
+        else:
+            reports.append(item)
+            if prune:
+                reply = {n for n, e in prune.items() if e == item.epoch}
