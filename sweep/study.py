@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -178,12 +178,14 @@ def open_or_create(
 
 
 class Snapshot(optuna.Study):
-    """The study as it stands now, read from the storage once.
+    """The study as it stands, read from the storage once and then kept up to date.
 
     Pruners read every trial of the study for each decision; a pack reports many
-    trials at once, and judging them all against one read (instead of one read per
-    trial) keeps the coordinator's storage time flat in the pack size. Use it only
-    as the ``study`` argument of ``pruner.prune``.
+    trials at once. Judging them against one read (instead of one read per trial
+    and epoch) keeps the coordinator's storage time flat in the pack size. The
+    coordinator records its own finished trials here as it tells them
+    (:meth:`record`) and calls :meth:`refresh` to see other machines' results.
+    Use it only as the ``study`` argument of ``pruner.prune``.
     """
 
     def __init__(self, study: optuna.Study) -> None:
@@ -193,17 +195,35 @@ class Snapshot(optuna.Study):
             sampler=study.sampler,
             pruner=study.pruner,
         )
-        self._snapshot = study.get_trials(deepcopy=False)
-        self.by_number = {t.number: t for t in self._snapshot}
+        self._source = study
+        self.by_number: dict[int, FrozenTrial] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read every trial from the storage again."""
+        self.by_number = {t.number: t for t in self._source.get_trials(deepcopy=False)}
+
+    def record(self, trial: FrozenTrial) -> None:
+        """Put (or replace) one trial as it is now, without reading the storage."""
+        self.by_number[trial.number] = trial
 
     def _get_trials(
         self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
     ) -> list[FrozenTrial]:
-        trials = [t for t in self._snapshot if states is None or t.state in states]
+        trials = [
+            t for _, t in sorted(self.by_number.items()) if states is None or t.state in states
+        ]
         return copy.deepcopy(trials) if deepcopy else trials
 
     def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[FrozenTrial]:
         return self._get_trials(deepcopy, states)
+
+
+def judges_from_values(pruner: optuna.pruners.BasePruner) -> bool:
+    """True for pruners that decide from intermediate values alone and keep no state on
+    the trials (median, percentile, none). Successive halving and Hyperband write their
+    rungs into the trial's system attributes, so they must see each trial fresh."""
+    return isinstance(pruner, optuna.pruners.PercentilePruner | optuna.pruners.NopPruner)
 
 
 # -- the budget ----------------------------------------------------------------------------
@@ -353,6 +373,27 @@ def fail_stale(study: optuna.Study, max_retries: int) -> list[int]:
     return failed
 
 
+def _rdb_writer(storage: optuna.storages.BaseStorage, name: str) -> Any:
+    """The RDB backend's ``_<name>_without_commit`` method when ``storage`` is an RDB
+    storage (possibly behind Optuna's cache), else None."""
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, optuna.storages.RDBStorage):
+        return None
+    return getattr(backend, f"_{name}_without_commit", None)
+
+
+@contextmanager
+def _rdb_session(
+    storage: optuna.storages.BaseStorage, ignore_integrity_error: bool = False
+) -> Iterator[Any]:
+    """One session and one commit, through the helper Optuna's own writes use."""
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    backend: Any = getattr(storage, "_backend", storage)
+    with _create_scoped_session(backend.scoped_session, ignore_integrity_error) as session:
+        yield session
+
+
 def write_attrs(
     storage: optuna.storages.BaseStorage,
     trial_id: int,
@@ -367,13 +408,11 @@ def write_attrs(
     same statements Optuna uses; other storages get one call per key.
     """
     user, system = user or {}, system or {}
-    backend = getattr(storage, "_backend", storage)
-    writer = getattr(backend, "_set_trial_attr_without_commit", None)
-    if isinstance(backend, optuna.storages.RDBStorage) and writer is not None:
+    writer = _rdb_writer(storage, "set_trial_attr")
+    if writer is not None:
         from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
 
-        with _create_scoped_session(backend.scoped_session) as session:
+        with _rdb_session(storage) as session:
             for key, value in user.items():
                 writer(session, models.TrialUserAttributeModel, trial_id, key, value)
             for key, value in system.items():
@@ -383,3 +422,39 @@ def write_attrs(
         storage.set_trial_user_attr(trial_id, key, value)
     for key, value in system.items():
         storage.set_trial_system_attr(trial_id, key, value)
+
+
+def write_intermediate(
+    storage: optuna.storages.BaseStorage, step: int, values: dict[int, float]
+) -> None:
+    """Record one step's intermediate value of several running trials (trial id -> value)
+    in one transaction: a pack reports all its members after each epoch.
+
+    Raises:
+        optuna.exceptions.UpdateFinishedTrialError: one of the trials is finished (another
+            machine failed it as stale); nothing of the step is written then.
+    """
+    writer = _rdb_writer(storage, "set_trial_intermediate_value")
+    if writer is not None:
+        from optuna.storages._rdb import models
+
+        with _rdb_session(storage, ignore_integrity_error=True) as session:
+            # Check every trial before writing any: Optuna's own check reads the finished
+            # trial through the same session and so would commit the writes before it.
+            for trial_id in values:
+                trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
+                _check_running(trial_id, cast(TrialState, trial.state))
+            for trial_id, value in values.items():
+                writer(session, trial_id, step, value)
+        return
+    for trial_id in values:
+        _check_running(trial_id, storage.get_trial(trial_id).state)
+    for trial_id, value in values.items():
+        storage.set_trial_intermediate_value(trial_id, step, value)
+
+
+def _check_running(trial_id: int, state: TrialState) -> None:
+    if state.is_finished():
+        raise optuna.exceptions.UpdateFinishedTrialError(
+            f"trial id {trial_id} has already finished and can not be updated"
+        )

@@ -13,6 +13,7 @@ same host at once, and by any machine once their heartbeat is stale.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from sweep.checkpoint import ModelKeeper
 from sweep.config import StudySpec
@@ -40,10 +41,12 @@ from sweep.study import (
     counts,
     fail_stale,
     fail_trial,
+    judges_from_values,
     owner_record,
     recover_abandoned,
     requeue,
     write_attrs,
+    write_intermediate,
 )
 from sweep.train import TrainSettings, TrialResult, TrialTask
 
@@ -148,6 +151,8 @@ class Coordinator:
         self._failure_limit = min(10, max(3, budget))
         self._last_failure = ""
         self._heartbeat = _Heartbeat(study._storage, heartbeat)
+        self._view: Snapshot | None = None  # what the pruner sees; see _report
+        self._view_read = 0.0
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> RunStats:
@@ -291,20 +296,57 @@ class Coordinator:
 
     # -- reports and results ----------------------------------------------------------------
     def _report(self, report: EpochReport) -> set[int]:
-        reported = []
-        for number, value in report.values.items():
-            run = self.running.get(number)
-            if run is not None:
-                run.trial.report(value, report.epoch)
-                reported.append(number)
-        if not reported or isinstance(self.study.pruner, optuna.pruners.NopPruner):
+        """Record one epoch of a job's trials and decide which of them stop."""
+        runs = {n: self.running[n] for n in report.values if n in self.running}
+        if not runs:
             return set()
-        # What Trial.should_prune does, with one read of the study for the whole report.
-        view = Snapshot(self.study)
+        gone = self._record_step(report.epoch, runs, report.values)
+        live = [n for n in runs if n not in gone]
         pruner = self.study.pruner
-        return {
-            n for n in reported if n in view.by_number and pruner.prune(view, view.by_number[n])
-        }
+        if not live or isinstance(pruner, optuna.pruners.NopPruner):
+            return gone
+        # What Trial.should_prune does, judged against one view of the study for the whole
+        # report. Value-only pruners judge each trial as this coordinator knows it; the view
+        # is kept current with this coordinator's results and re-read for other machines'.
+        if judges_from_values(pruner):
+            view = self._pruning_view()
+            judged = {n: runs[n].trial._cached_frozen_trial for n in live}
+        else:
+            view = Snapshot(self.study)
+            judged = {n: view.by_number[n] for n in live if n in view.by_number}
+        return gone | {n for n, trial in judged.items() if pruner.prune(view, trial)}
+
+    def _record_step(
+        self, epoch: int, runs: dict[int, _Running], values: dict[int, float]
+    ) -> set[int]:
+        """Write one epoch's values in one transaction. Returns the trials that another
+        machine finished meanwhile (failed as stale): they stop here and are dropped."""
+        storage = self.study._storage
+        ids = {n: run.trial._trial_id for n, run in runs.items()}
+        gone: set[int] = set()
+        try:
+            write_intermediate(storage, epoch, {ids[n]: values[n] for n in runs})
+        except optuna.exceptions.UpdateFinishedTrialError:
+            for n in runs:
+                try:
+                    write_intermediate(storage, epoch, {ids[n]: values[n]})
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    gone.add(n)
+        for n, run in runs.items():
+            if n in gone:
+                del self.running[n]
+                self._heartbeat.remove(ids[n])
+                log.warning("trial %s was finished elsewhere; it stops here", n)
+            else:
+                run.trial._cached_frozen_trial.intermediate_values[epoch] = values[n]
+        return gone
+
+    def _pruning_view(self) -> Snapshot:
+        now = time.monotonic()
+        if self._view is None or now - self._view_read > self.heartbeat_interval:
+            self._view = Snapshot(self.study)
+            self._view_read = now
+        return self._view
 
     def _finish(self, result: TrialResult) -> None:
         run = self.running.pop(result.number, None)
@@ -339,6 +381,8 @@ class Coordinator:
                 self.study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
             else:
                 self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+            if self._view is not None:
+                self._view.record(_finished_copy(trial, result))
         except optuna.exceptions.UpdateFinishedTrialError:
             # Another machine judged this trial stale and failed it; its retry runs elsewhere.
             log.warning(
@@ -403,6 +447,18 @@ class Coordinator:
         slot.start()
         slot.wait_ready()
         self._show_slot(slot, "restarted")
+
+
+_STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}
+
+
+def _finished_copy(trial: optuna.Trial, result: TrialResult) -> FrozenTrial:
+    """The trial as the storage now holds it, as far as pruners read it (state, value,
+    intermediate values), built without reading the storage back."""
+    frozen = copy.copy(trial._cached_frozen_trial)
+    frozen.state = _STATES.get(result.outcome, TrialState.FAIL)
+    frozen.value = result.value if result.outcome == "complete" else None
+    return frozen
 
 
 def make_slots(plans: list[Any], data: DataBundle) -> list[Slot]:

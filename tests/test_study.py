@@ -1,0 +1,77 @@
+"""The storage writes and the pruner's view in sweep.study, on real storages."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from sweep.storage import open_storage
+from sweep.study import Snapshot, judges_from_values, write_intermediate
+
+
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
+def storage(request: pytest.FixtureRequest, tmp_path) -> optuna.storages.BaseStorage:
+    if request.param == "memory":
+        return optuna.storages.InMemoryStorage()
+    url = (
+        f"sqlite:///{tmp_path}/s.db"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    return open_storage(url, create=True)
+
+
+def test_one_step_of_several_trials_is_written_together(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s")
+    trials = [study.ask() for _ in range(3)]
+    write_intermediate(storage, 4, {t._trial_id: 0.5 + i for i, t in enumerate(trials)})
+    got = {t.number: t.intermediate_values for t in study.get_trials()}
+    assert got == {0: {4: 0.5}, 1: {4: 1.5}, 2: {4: 2.5}}
+
+
+def test_a_finished_trial_in_the_step_writes_nothing(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s")
+    running, finished = study.ask(), study.ask()
+    study.tell(finished, state=TrialState.FAIL)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        write_intermediate(storage, 0, {running._trial_id: 1.0, finished._trial_id: 2.0})
+    assert all(t.intermediate_values == {} for t in study.get_trials())
+
+
+def test_a_recorded_trial_prunes_as_if_read_back(tmp_path) -> None:
+    """The view that the coordinator keeps up to date by hand judges like a fresh read."""
+    storage = open_storage(f"sqlite:///{tmp_path}/s.db", create=True)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
+    study = optuna.create_study(storage=storage, study_name="s", pruner=pruner)
+    view = Snapshot(study)
+    assert view.get_trials() == []
+    good = study.ask()
+    for step in range(3):
+        good.report(0.1, step)
+    study.tell(good, 0.1)
+    finished = good._cached_frozen_trial
+    finished.state, finished.value = TrialState.COMPLETE, 0.1
+    view.record(finished)
+    assert [t.number for t in view.get_trials(states=(TrialState.COMPLETE,))] == [0]
+
+    bad = study.ask()
+    bad.report(0.9, 0)
+    judged = bad._cached_frozen_trial
+    assert pruner.prune(view, judged)
+    assert pruner.prune(view, judged) == pruner.prune(Snapshot(study), judged)
+    assert pruner.prune(Snapshot(study), judged)
+
+
+@pytest.mark.parametrize(
+    "pruner, from_values",
+    [
+        (optuna.pruners.MedianPruner(), True),
+        (optuna.pruners.PercentilePruner(25.0), True),
+        (optuna.pruners.NopPruner(), True),
+        (optuna.pruners.SuccessiveHalvingPruner(), False),
+        (optuna.pruners.HyperbandPruner(), False),
+    ],
+)
+def test_pruners_that_keep_state_on_trials_are_read_fresh(pruner, from_values) -> None:
+    assert judges_from_values(pruner) is from_values
