@@ -62,9 +62,16 @@ class Row:
     sampler_share: float | None = None
     pack: int | None = None
     slots: int | None = None
+    useful_gflops: float | None = None  # 6 x parameters x training samples / wall time
 
 
-def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str) -> Row:
+def useful_flops(n_params: int, epochs: int, n_train: int) -> float:
+    """The arithmetic a trial's training needs: 6 FLOPs per parameter per sample
+    (forward, backward for inputs and weights), whatever the implementation."""
+    return 6.0 * n_params * epochs * n_train
+
+
+def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, n_train: int) -> Row:
     options = MODES[mode]
     per_device = options["per_device"] or available_cores()
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,6 +87,12 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str) -> Row:
             display="none",
         )
         wall = time.perf_counter() - start  # everything: workers' start-up, data, storage
+        frame = sweep.open_study(spec.name, storage=url).trials()
+        flops = sum(
+            useful_flops(int(r.n_params), int(r.epochs_run), n_train)
+            for r in frame.itertuples()
+            if r.n_params == r.n_params and r.epochs_run == r.epochs_run  # not NaN
+        )
     finished = s.finished
     return Row(
         mode,
@@ -92,6 +105,7 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str) -> Row:
         s.sampler_seconds / wall,
         s.pack,
         len(s.slots),
+        flops / wall / 1e9,
     )
 
 
@@ -120,7 +134,7 @@ def main() -> int:
         for mode in modes:  # interleaved, so drift on the machine hits every mode alike
             if mode == "baseline":
                 torch.set_num_threads(available_cores())
-                wall, best, n = run_baseline(
+                wall, best, n, flops = run_baseline(
                     data,
                     n_trials=args.trials,
                     epochs=spec.train.epochs,
@@ -128,10 +142,14 @@ def main() -> int:
                     startup=spec.study.sampler_startup,
                     pruner_startup=spec.study.pruner_startup,
                     pruner_warmup=spec.study.pruner_warmup,
+                    depth_range=(spec.space.depth.low, spec.space.depth.high),
+                    width_range=(spec.space.width.low, spec.space.width.high),
                 )
-                row = Row(mode, repeat, n, wall, 60 * n / wall, best)
+                row = Row(
+                    mode, repeat, n, wall, 60 * n / wall, best, useful_gflops=flops / wall / 1e9
+                )
             else:
-                row = run_sweep(spec, mode, args.trials, repeat, args.devices)
+                row = run_sweep(spec, mode, args.trials, repeat, args.devices, len(data.x_train))
             rows.append(row)
             print(
                 f"  repeat {repeat + 1} {mode:15s} {row.trials_per_minute:9.1f} trials/min"
@@ -149,7 +167,16 @@ def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
         f"\n{args.trials} trials per run, {args.repeats} repeats, {available_cores()} cores, "
         f"torch {torch.__version__}"
     )
-    header = ("mode", "trials/min", "x baseline", "best (median)", "coordinator", "sampler", "pack")
+    header = (
+        "mode",
+        "trials/min",
+        "x baseline",
+        "best (median)",
+        "coordinator",
+        "sampler",
+        "pack",
+        "GFLOP/s",
+    )
     print(f"{header[0]:16s}" + "".join(f"{h:>14s}" for h in header[1:]))
     for m in modes:
         rs = [r for r in rows if r.mode == m]
@@ -161,7 +188,8 @@ def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
         )
         samp = f"{statistics.median(r.sampler_share or 0 for r in rs):.1%}" if is_sweep else "-"
         pack = str(rs[0].pack) if rs[0].pack is not None else "-"
-        cells = (f"{med[m]:.1f}", ratio, f"{best:.4f}", coord, samp, pack)
+        gflops = f"{statistics.median(r.useful_gflops or 0 for r in rs):.2f}"
+        cells = (f"{med[m]:.1f}", ratio, f"{best:.4f}", coord, samp, pack, gflops)
         print(f"{m:16s}" + "".join(f"{c:>14s}" for c in cells))
     out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.csv"
     out.parent.mkdir(exist_ok=True)

@@ -116,6 +116,9 @@ class ModelKeeper:
         self.data = data
         self.directory = directory
         self._store: optuna.artifacts.FileSystemArtifactStore | None = None
+        # The complete trials' (value, number), best first: read once, then kept up to date
+        # with this coordinator's results (note) and re-read whenever a model is registered.
+        self._known: list[tuple[float, int]] | None = None
 
     @property
     def store(self) -> optuna.artifacts.FileSystemArtifactStore:
@@ -130,13 +133,26 @@ class ModelKeeper:
         return sorted(values, key=lambda v: (-v[0] if reverse else v[0], v[1]))
 
     def wants(self, value: float) -> bool:
-        """Whether a trial with ``value`` would be among the best ``keep`` so far."""
+        """Whether a trial with ``value`` would be among the best ``keep`` so far.
+
+        Judged without reading the storage: a better trial finished on another machine
+        since the last read can only make this say yes where no was right, and
+        :meth:`register` (which reads afresh) then removes the model again.
+        """
         if self.keep <= 0:
             return False
-        ranked = self._ranked()
-        if len(ranked) < self.keep:
+        if self._known is None:
+            self._known = self._ranked()
+        if len(self._known) < self.keep:
             return True
-        return self.objective.better(value, ranked[self.keep - 1][0])
+        return self.objective.better(value, self._known[self.keep - 1][0])
+
+    def note(self, value: float, number: int) -> None:
+        """A trial of this coordinator completed with ``value``."""
+        if self._known is not None:
+            self._known.append((value, number))
+            reverse = self.objective.direction == "maximize"
+            self._known.sort(key=lambda v: (-v[0] if reverse else v[0], v[1]))
 
     def save(self, trial: optuna.Trial, config: TrialConfig, weights: bytes) -> str:
         """Upload the trial's checkpoint (call before the trial is told complete)."""
@@ -155,7 +171,8 @@ class ModelKeeper:
         """Record a saved model in the study and remove models that left the top ``keep``."""
         models = {int(k): v for k, v in self.study.user_attrs.get(MODELS_KEY, {}).items()}
         models[number] = artifact_id
-        top = {n for _, n in self._ranked()[: self.keep]}
+        self._known = self._ranked()
+        top = {n for _, n in self._known[: self.keep]}
         for n in [n for n in models if n not in top]:
             try:
                 self.store.remove(models.pop(n))

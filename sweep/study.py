@@ -17,9 +17,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import optuna
+import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from sweep.config import StudySection, StudySpec, fingerprint, parse_spec, spec_to_table
@@ -255,7 +256,6 @@ def budget_lock(storage: optuna.storages.RDBStorage, study_name: str) -> Iterato
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
         return
-    import sqlalchemy
 
     if backend == "postgresql":
         with storage.engine.connect() as conn:
@@ -383,14 +383,12 @@ def _rdb_writer(storage: optuna.storages.BaseStorage, name: str) -> Any:
 
 
 @contextmanager
-def _rdb_session(
-    storage: optuna.storages.BaseStorage, ignore_integrity_error: bool = False
-) -> Iterator[Any]:
+def _rdb_session(storage: optuna.storages.BaseStorage) -> Iterator[Any]:
     """One session and one commit, through the helper Optuna's own writes use."""
     from optuna.storages._rdb.storage import _create_scoped_session
 
     backend: Any = getattr(storage, "_backend", storage)
-    with _create_scoped_session(backend.scoped_session, ignore_integrity_error) as session:
+    with _create_scoped_session(backend.scoped_session) as session:
         yield session
 
 
@@ -430,22 +428,43 @@ def write_intermediate(
     """Record one step's intermediate value of several running trials (trial id -> value)
     in one transaction: a pack reports all its members after each epoch.
 
+    On an RDB storage this is one query for the trials' states and one multi-row insert,
+    into Optuna's own table, instead of Optuna's two ORM lookups and a commit per value.
+    Each step is written once per trial (the coordinator reports each epoch once).
+
     Raises:
         optuna.exceptions.UpdateFinishedTrialError: one of the trials is finished (another
             machine failed it as stale); nothing of the step is written then.
     """
-    writer = _rdb_writer(storage, "set_trial_intermediate_value")
-    if writer is not None:
+    if not values:
+        return
+    backend = getattr(storage, "_backend", storage)
+    if isinstance(backend, optuna.storages.RDBStorage):
         from optuna.storages._rdb import models
 
-        with _rdb_session(storage, ignore_integrity_error=True) as session:
-            # Check every trial before writing any: Optuna's own check reads the finished
-            # trial through the same session and so would commit the writes before it.
+        table = models.TrialIntermediateValueModel
+        with _rdb_session(storage) as session:
+            states = dict(
+                session.query(models.TrialModel.trial_id, models.TrialModel.state)
+                .filter(models.TrialModel.trial_id.in_(list(values)))
+                .all()
+            )
             for trial_id in values:
-                trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
-                _check_running(trial_id, cast(TrialState, trial.state))
+                if trial_id not in states:
+                    raise KeyError(f"no trial with trial id {trial_id}")
+                _check_running(trial_id, states[trial_id])
+            rows = []
             for trial_id, value in values.items():
-                writer(session, trial_id, step, value)
+                stored, kind = table.intermediate_value_to_stored_repr(value)
+                rows.append(
+                    {
+                        "trial_id": trial_id,
+                        "step": step,
+                        "intermediate_value": stored,
+                        "intermediate_value_type": kind,
+                    }
+                )
+            session.execute(sqlalchemy.insert(table), rows)
         return
     for trial_id in values:
         _check_running(trial_id, storage.get_trial(trial_id).state)

@@ -10,16 +10,13 @@ from sweep.storage import open_storage
 from sweep.study import Snapshot, judges_from_values, write_intermediate
 
 
-@pytest.fixture(params=["sqlite", "postgres", "memory"])
+@pytest.fixture(params=["sqlite", "postgres", "mysql", "memory"])
 def storage(request: pytest.FixtureRequest, tmp_path) -> optuna.storages.BaseStorage:
     if request.param == "memory":
         return optuna.storages.InMemoryStorage()
-    url = (
-        f"sqlite:///{tmp_path}/s.db"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    return open_storage(url, create=True)
+    if request.param == "sqlite":
+        return open_storage(f"sqlite:///{tmp_path}/s.db", create=True)
+    return open_storage(request.getfixturevalue(f"{request.param}_url"), create=True)
 
 
 def test_one_step_of_several_trials_is_written_together(storage) -> None:

@@ -323,11 +323,17 @@ class Coordinator:
         machine finished meanwhile (failed as stale): they stop here and are dropped."""
         storage = self.study._storage
         ids = {n: run.trial._trial_id for n, run in runs.items()}
+        # As Trial.report: a step already recorded is not written again.
+        fresh = [
+            n
+            for n, run in runs.items()
+            if epoch not in run.trial._cached_frozen_trial.intermediate_values
+        ]
         gone: set[int] = set()
         try:
-            write_intermediate(storage, epoch, {ids[n]: values[n] for n in runs})
+            write_intermediate(storage, epoch, {ids[n]: values[n] for n in fresh})
         except optuna.exceptions.UpdateFinishedTrialError:
-            for n in runs:
+            for n in fresh:
                 try:
                     write_intermediate(storage, epoch, {ids[n]: values[n]})
                 except optuna.exceptions.UpdateFinishedTrialError:
@@ -337,7 +343,7 @@ class Coordinator:
                 del self.running[n]
                 self._heartbeat.remove(ids[n])
                 log.warning("trial %s was finished elsewhere; it stops here", n)
-            else:
+            elif n in fresh:
                 run.trial._cached_frozen_trial.intermediate_values[epoch] = values[n]
         return gone
 
@@ -375,8 +381,10 @@ class Coordinator:
             write_attrs(storage, trial._trial_id, user=attrs)
             if result.outcome == "complete":
                 self.study.tell(trial, result.value, skip_if_finished=True)
-                if "model_artifact" in attrs and self.keeper is not None:
-                    self.keeper.register(result.number, attrs["model_artifact"])
+                if self.keeper is not None and result.value is not None:
+                    self.keeper.note(result.value, result.number)
+                    if "model_artifact" in attrs:
+                        self.keeper.register(result.number, attrs["model_artifact"])
             elif result.outcome == "pruned":
                 self.study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
             else:
