@@ -249,7 +249,10 @@ class Coordinator:
             for _ in range(max(0, room)):
                 trial = self.study.ask()
                 trials.append(trial)
-        configs = [sample_config(self.spec.space, trial) for trial in trials]
+        configs = []
+        for trial in trials:
+            configs.append(sample_config(self.spec.space, trial))
+            _show_to_sampler(self.study, trial)
         self.stats.sampler_seconds += time.perf_counter() - t0
         for trial, config in zip(trials, configs):
             task = TrialTask(trial.number, config, trial_seed(self.spec.study.seed, trial.number))
@@ -458,6 +461,24 @@ class Coordinator:
 
 
 _STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}
+
+
+def _show_to_sampler(study: optuna.Study, trial: optuna.Trial) -> None:
+    """Let the next trials of a pack see ``trial``'s parameters (the constant liar).
+
+    Optuna samples against one read of the study per ask; a pack's trials are asked
+    together, so that read holds them all still without parameters. Putting each
+    sampled trial into it, as the storage now holds it, keeps the pack's trials apart
+    without a read of the storage per trial.
+    """
+    seen = study._thread_local.cached_all_trials
+    if seen is None:
+        return
+    frozen = trial._cached_frozen_trial
+    for i, t in enumerate(seen):
+        if t.number == frozen.number:
+            seen[i] = frozen
+            return
 
 
 def _finished_copy(trial: optuna.Trial, result: TrialResult) -> FrozenTrial:
