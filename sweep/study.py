@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import json
 import os
 import socket
 import zlib
@@ -394,32 +395,51 @@ def _rdb_session(storage: optuna.storages.BaseStorage) -> Iterator[Any]:
 
 def write_attrs(
     storage: optuna.storages.BaseStorage,
-    trial_id: int,
+    user: dict[int, dict[str, Any]],
+    system: dict[int, dict[str, Any]] | None = None,
     *,
-    user: dict[str, Any] | None = None,
-    system: dict[str, Any] | None = None,
+    first_heartbeat: bool = False,
 ) -> None:
-    """Set several attributes of a running trial in one transaction.
+    """Set attributes of running trials (trial id -> attributes) in one transaction and,
+    with ``first_heartbeat``, record the trials' first heartbeat in it too.
 
-    Optuna's public API commits each attribute on its own; on SQLite that is a
-    commit per key. With an RDB backend this writes them together through the
-    same statements Optuna uses; other storages get one call per key.
+    Optuna's public API commits each attribute on its own, after two lookups; with an
+    RDB backend this is one query for the trials' states, one for the keys they hold,
+    and one multi-row insert of the new keys into Optuna's own tables; other storages
+    get one call per key.
+
+    Raises:
+        optuna.exceptions.UpdateFinishedTrialError: one of the trials is finished;
+            nothing is written then.
     """
-    user, system = user or {}, system or {}
-    writer = _rdb_writer(storage, "set_trial_attr")
-    if writer is not None:
+    system = system or {}
+    backend = getattr(storage, "_backend", storage)
+    if isinstance(backend, optuna.storages.RDBStorage):
         from optuna.storages._rdb import models
 
         with _rdb_session(storage) as session:
-            for key, value in user.items():
-                writer(session, models.TrialUserAttributeModel, trial_id, key, value)
-            for key, value in system.items():
-                writer(session, models.TrialSystemAttributeModel, trial_id, key, value)
+            _check_all_running(session, {*user, *system})
+            _upsert_attrs(session, models.TrialUserAttributeModel, user)
+            _upsert_attrs(session, models.TrialSystemAttributeModel, system)
+            if first_heartbeat:
+                # A trial's first beat is a new row stamped with the database's time, as
+                # RDBStorage.record_heartbeat writes it.
+                beats = models.TrialHeartbeatModel
+                for trial_id in {*user, *system}:
+                    if beats.where_trial_id(trial_id, session) is None:
+                        session.add(beats(trial_id=trial_id))
         return
-    for key, value in user.items():
-        storage.set_trial_user_attr(trial_id, key, value)
-    for key, value in system.items():
-        storage.set_trial_system_attr(trial_id, key, value)
+    for trial_id in {*user, *system}:
+        _check_running(trial_id, storage.get_trial(trial_id).state)
+    for trial_id, attrs in user.items():
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(trial_id, key, value)
+    for trial_id, attrs in system.items():
+        for key, value in attrs.items():
+            storage.set_trial_system_attr(trial_id, key, value)
+    if first_heartbeat and isinstance(storage, optuna.storages._heartbeat.BaseHeartbeat):
+        for trial_id in {*user, *system}:
+            storage.record_heartbeat(trial_id)
 
 
 def write_intermediate(
@@ -444,15 +464,7 @@ def write_intermediate(
 
         table = models.TrialIntermediateValueModel
         with _rdb_session(storage) as session:
-            states = dict(
-                session.query(models.TrialModel.trial_id, models.TrialModel.state)
-                .filter(models.TrialModel.trial_id.in_(list(values)))
-                .all()
-            )
-            for trial_id in values:
-                if trial_id not in states:
-                    raise KeyError(f"no trial with trial id {trial_id}")
-                _check_running(trial_id, states[trial_id])
+            _check_all_running(session, set(values))
             rows = []
             for trial_id, value in values.items():
                 stored, kind = table.intermediate_value_to_stored_repr(value)
@@ -470,6 +482,86 @@ def write_intermediate(
         _check_running(trial_id, storage.get_trial(trial_id).state)
     for trial_id, value in values.items():
         storage.set_trial_intermediate_value(trial_id, step, value)
+
+
+class ParamBuffer:
+    """Stands in for a trial's storage while a pack is sampled: the sampled parameters
+    are collected and then written together (:meth:`flush`, one transaction for the
+    pack) instead of one commit each. Everything else goes to the storage as usual.
+
+    Use: ``trial.storage = buffer`` before sampling, ``buffer.flush()`` and
+    ``trial.storage = buffer.storage`` after.
+    """
+
+    def __init__(self, storage: optuna.storages.BaseStorage) -> None:
+        self.storage = storage
+        self.params: list[tuple[int, str, float, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+    def set_trial_param(
+        self, trial_id: int, param_name: str, param_value_internal: float, distribution: Any
+    ) -> None:
+        self.params.append((trial_id, param_name, param_value_internal, distribution))
+
+    def flush(self) -> None:
+        """Write the collected parameters.
+
+        Raises:
+            ValueError: a parameter's distribution conflicts with the study's (Optuna's check).
+        """
+        params, self.params = self.params, []
+        writer = _rdb_writer(self.storage, "set_trial_param")
+        if writer is None:
+            for args in params:
+                self.storage.set_trial_param(*args)
+            return
+        # Optuna checks each parameter against the first distribution the study holds
+        # under its name; within the batch, against the first one seen in it.
+        seen: dict[str, Any] = {}
+        with _rdb_session(self.storage) as session:
+            for trial_id, name, value, distribution in params:
+                writer(session, trial_id, name, value, distribution, seen.get(name))
+                seen.setdefault(name, distribution)
+
+
+def _check_all_running(session: Any, trial_ids: set[int]) -> None:
+    """Raise (before anything is written) if any of the trials is missing or finished.
+
+    Optuna's own per-write check reads a finished trial through the same session and
+    so would commit the writes before it.
+    """
+    from optuna.storages._rdb import models
+
+    trials = models.TrialModel
+    states = dict(
+        session.query(trials.trial_id, trials.state).filter(trials.trial_id.in_(trial_ids)).all()
+    )
+    for trial_id in trial_ids:
+        if trial_id not in states:
+            raise KeyError(f"no trial with trial id {trial_id}")
+        _check_running(trial_id, states[trial_id])
+
+
+def _upsert_attrs(session: Any, model: Any, attrs: dict[int, dict[str, Any]]) -> None:
+    """Insert the new (trial, key) attributes in one statement and update the others."""
+    if not any(attrs.values()):
+        return
+    present = set(
+        session.query(model.trial_id, model.key).filter(model.trial_id.in_(list(attrs))).all()
+    )
+    rows = []
+    for trial_id, values in attrs.items():
+        for key, value in values.items():
+            if (trial_id, key) in present:
+                session.query(model).filter(model.trial_id == trial_id, model.key == key).update(
+                    {"value_json": json.dumps(value)}
+                )
+            else:
+                rows.append({"trial_id": trial_id, "key": key, "value_json": json.dumps(value)})
+    if rows:
+        session.execute(sqlalchemy.insert(model), rows)
 
 
 def _check_running(trial_id: int, state: TrialState) -> None:

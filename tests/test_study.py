@@ -7,7 +7,13 @@ import pytest
 from optuna.trial import TrialState
 
 from sweep.storage import open_storage
-from sweep.study import Snapshot, judges_from_values, write_intermediate
+from sweep.study import (
+    ParamBuffer,
+    Snapshot,
+    judges_from_values,
+    write_attrs,
+    write_intermediate,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mysql", "memory"])
@@ -72,3 +78,67 @@ def test_a_recorded_trial_prunes_as_if_read_back(tmp_path) -> None:
 )
 def test_pruners_that_keep_state_on_trials_are_read_fresh(pruner, from_values) -> None:
     assert judges_from_values(pruner) is from_values
+
+
+def test_a_packs_parameters_are_written_together(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s")
+    trials = [study.ask() for _ in range(3)]
+    buffer = ParamBuffer(storage)
+    for trial in trials:
+        trial.storage = buffer
+        trial.suggest_int("depth", 1, 4)
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        trial.suggest_categorical("act", ["relu", "tanh"])
+    assert len(buffer.params) == 9
+    if not isinstance(storage, optuna.storages.InMemoryStorage):  # (it shares trial objects)
+        assert all(t.params == {} for t in study.get_trials())  # nothing written yet
+    buffer.flush()
+    assert [t.params for t in study.get_trials()] == [t.params for t in trials]
+    assert buffer.params == []
+
+
+def test_a_conflicting_distribution_writes_none_of_the_pack(tmp_path) -> None:
+    storage = open_storage(f"sqlite:///{tmp_path}/s.db", create=True)
+    study = optuna.create_study(storage=storage, study_name="s")
+    first = study.ask()
+    first.suggest_int("depth", 1, 4)
+    study.tell(first, 1.0)
+    a, b = study.ask(), study.ask()
+    buffer = ParamBuffer(storage)
+    a.storage = b.storage = buffer
+    a.suggest_float("lr", 1e-3, 1e-1)
+    b.suggest_categorical("depth", ["one", "two"])  # "depth" was an integer range
+    with pytest.raises(ValueError):
+        buffer.flush()
+    assert [t.params for t in study.get_trials()][1:] == [{}, {}]
+
+
+def test_attributes_of_several_trials_are_written_together(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s")
+    a, b = study.ask(), study.ask()
+    a.set_user_attr("seed", 1)  # an existing key is updated, new keys inserted
+    write_attrs(
+        storage,
+        {a._trial_id: {"seed": 7, "config": {"widths": [4, 4]}}, b._trial_id: {"seed": 8}},
+        {a._trial_id: {"owner": "me"}},
+        first_heartbeat=True,
+    )
+    got = {t.number: (t.user_attrs, t.system_attrs.get("owner")) for t in study.get_trials()}
+    assert got == {0: ({"seed": 7, "config": {"widths": [4, 4]}}, "me"), 1: ({"seed": 8}, None)}
+    backend = getattr(storage, "_backend", storage)
+    if isinstance(backend, optuna.storages.RDBStorage):
+        from optuna.storages._rdb import models
+
+        session = backend.scoped_session()
+        beats = {row.trial_id for row in session.query(models.TrialHeartbeatModel).all()}
+        session.close()
+        assert beats == {a._trial_id, b._trial_id}
+
+
+def test_attributes_of_a_finished_trial_write_nothing(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s")
+    running, finished = study.ask(), study.ask()
+    study.tell(finished, state=TrialState.FAIL)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        write_attrs(storage, {running._trial_id: {"a": 1}, finished._trial_id: {"a": 2}})
+    assert all(t.user_attrs == {} for t in study.get_trials())

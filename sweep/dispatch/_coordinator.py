@@ -36,6 +36,7 @@ from sweep.progress import Display, describe_config
 from sweep.space import TrialConfig, sample_config, trial_seed
 from sweep.study import (
     OWNER_KEY,
+    ParamBuffer,
     Snapshot,
     budget_lock,
     counts,
@@ -250,31 +251,40 @@ class Coordinator:
                 trial = self.study.ask()
                 trials.append(trial)
         configs = []
+        buffer = ParamBuffer(storage)
         for trial in trials:
+            trial.storage = buffer  # type: ignore[assignment]  # stands in for it
             configs.append(sample_config(self.spec.space, trial))
             _show_to_sampler(self.study, trial)
+        buffer.flush()
+        for trial in trials:
+            trial.storage = storage
         self.stats.sampler_seconds += time.perf_counter() - t0
+        if not trials:
+            return False
         for trial, config in zip(trials, configs):
-            task = TrialTask(trial.number, config, trial_seed(self.spec.study.seed, trial.number))
-            write_attrs(
-                storage,
-                trial._trial_id,
-                user={
+            tasks.append(
+                TrialTask(trial.number, config, trial_seed(self.spec.study.seed, trial.number))
+            )
+        write_attrs(
+            storage,
+            {
+                trial._trial_id: {
                     "config": config.to_dict(),
                     "seed": task.seed,
                     "device": slot.device,
                     "worker": slot.name,
                     "worker_pid": slot.pid,
-                },
-                system={OWNER_KEY: self._owner},
-            )
-            storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+                }
+                for trial, config, task in zip(trials, configs, tasks)
+            },
+            {trial._trial_id: {OWNER_KEY: self._owner} for trial in trials},
+            first_heartbeat=True,
+        )
+        for trial, config, task in zip(trials, configs, tasks):
             self._heartbeat.add(trial._trial_id)
             self.running[trial.number] = _Running(trial, task, slot)
-            tasks.append(task)
             self.display.trial_started(trial.number, slot.name, config)
-        if not tasks:
-            return False
         self._job_ids += 1
         groups = group_tasks(tasks, self.data.n_features, self.data.n_outputs, slot.device)
         slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
@@ -381,7 +391,7 @@ class Coordinator:
                 and self.keeper.wants(result.value)
             ):
                 attrs["model_artifact"] = self.keeper.save(trial, run.task.config, result.weights)
-            write_attrs(storage, trial._trial_id, user=attrs)
+            write_attrs(storage, {trial._trial_id: attrs})
             if result.outcome == "complete":
                 self.study.tell(trial, result.value, skip_if_finished=True)
                 if self.keeper is not None and result.value is not None:
