@@ -2,8 +2,8 @@
 
 An ``nn.Sequential`` MLP, a ``DataLoader`` (batch 64, shuffled) over a
 ``TensorDataset``, the five-step loop, in-memory Optuna storage, one trial at a
-time through ``study.optimize``. Same search space, data split, epochs, sampler,
-pruner and seed as ``bench/bench.toml``.
+time through ``study.optimize``. Same search space (depth and width ranges), data split,
+epochs, sampler, pruner and seed as the bench study (``bench/bench.toml`` by default).
 """
 
 from __future__ import annotations
@@ -131,14 +131,20 @@ def run_baseline(
     pruner_warmup: int = 2,
     depth_range: tuple[int, int] = (1, 4),
     width_range: tuple[int, int] = (4, 256),
+    sampler: str = "tpe",
+    pruner: str = "median",
 ) -> tuple[float, float, int, float]:
     """Run the baseline study; returns (wall seconds, best value, finished trials, and the
     useful FLOPs of their training: 6 x parameters x training samples seen)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup),
-        pruner=optuna.pruners.MedianPruner(
+        sampler=optuna.samplers.RandomSampler(seed=seed)
+        if sampler == "random"
+        else optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup),
+        pruner=optuna.pruners.NopPruner()
+        if pruner == "none"
+        else optuna.pruners.MedianPruner(
             n_startup_trials=pruner_startup, n_warmup_steps=pruner_warmup
         ),
     )

@@ -144,6 +144,8 @@ def main() -> int:
                     pruner_warmup=spec.study.pruner_warmup,
                     depth_range=(spec.space.depth.low, spec.space.depth.high),
                     width_range=(spec.space.width.low, spec.space.width.high),
+                    sampler=spec.study.sampler,
+                    pruner=spec.study.pruner,
                 )
                 row = Row(
                     mode, repeat, n, wall, 60 * n / wall, best, useful_gflops=flops / wall / 1e9
