@@ -128,7 +128,9 @@ class ModelKeeper:
 
     def _ranked(self) -> list[tuple[float, int]]:
         done = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        values = [(t.value, t.number) for t in done if t.value is not None]
+        return self._best_first([(t.value, t.number) for t in done if t.value is not None])
+
+    def _best_first(self, values: list[tuple[float, int]]) -> list[tuple[float, int]]:
         reverse = self.objective.direction == "maximize"
         return sorted(values, key=lambda v: (-v[0] if reverse else v[0], v[1]))
 
@@ -150,9 +152,7 @@ class ModelKeeper:
     def note(self, value: float, number: int) -> None:
         """A trial of this coordinator completed with ``value``."""
         if self._known is not None:
-            self._known.append((value, number))
-            reverse = self.objective.direction == "maximize"
-            self._known.sort(key=lambda v: (-v[0] if reverse else v[0], v[1]))
+            self._known = self._best_first([*self._known, (value, number)])
 
     def save(self, trial: optuna.Trial, config: TrialConfig, weights: bytes) -> str:
         """Upload the trial's checkpoint (call before the trial is told complete)."""
