@@ -1,0 +1,86 @@
+"""Training-step cost of one trial alone against packs of K, side by side in one process.
+
+    python bench/steps.py [--repeats 5] [--threads N]
+
+Trains, on the bench study's data (moons, 600 training points, batch 64, 20 epochs),
+K small networks (one hidden layer of 8 units) alone and as one pack, both equal
+(ReLU, BCE, Adam) and mixed (four activations, three losses, six optimizers). Prints
+the median time per step, per trial-step, and the ratio of alone to packed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import sweep
+from sweep.data import load_data
+from sweep.space import TrialConfig
+from sweep.train import TrainSettings, TrialTask, make_runner, train
+
+HERE = Path(__file__).resolve().parent
+ACTIVATIONS = ["relu", "tanh", "split", "sum"]
+LOSSES = ["bce", "mse", "quartic"]
+OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"]
+
+
+def config(i: int, mixed: bool) -> TrialConfig:
+    act = ACTIVATIONS[i % 4] if mixed else "relu"
+    opt = OPTIMIZERS[i % 6] if mixed else "adam"
+    return TrialConfig(
+        widths=(8,),
+        activation=act,
+        loss=LOSSES[i % 3] if mixed else "bce",
+        optimizer=opt,
+        lr=1e-2,
+        batch_size=64,
+        split_fraction=0.5 if act == "split" else None,
+        momentum=0.9 if opt in ("sgd", "rmsprop") else None,
+    )
+
+
+def seconds(tasks: list[TrialTask], data, settings: TrainSettings) -> float:
+    runner = make_runner(tasks, data.n_features, data.n_outputs, settings, torch.device("cpu"))
+    start = time.perf_counter()
+    gen = train(runner, data, settings)
+    while True:
+        try:
+            gen.send(None)
+        except StopIteration:
+            return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="step cost alone against packed")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    spec = sweep.load_spec(HERE / "bench.toml")
+    data = load_data(spec.data)
+    settings = TrainSettings(task="binary", epochs=spec.train.epochs)
+    steps = spec.train.epochs * -(-len(data.x_train) // 64)
+    print(f"{steps} steps per trial, {args.threads} threads, torch {torch.__version__}")
+    print(f"{'pack':14s}{'K':>4s}{'ms/step':>10s}{'ms/trial-step':>15s}{'x alone':>9s}")
+    for mixed in (False, True):
+        alone_ms = None
+        for k in (1, 5, 25):
+            tasks = [TrialTask(i, config(i, mixed), i) for i in range(k)]
+            t = statistics.median(seconds(tasks, data, settings) for _ in range(args.repeats))
+            per_trial = 1000 * t / steps / k
+            alone_ms = alone_ms if alone_ms is not None else per_trial
+            name = "mixed" if mixed else "equal"
+            print(
+                f"{name:14s}{k:4d}{1000 * t / steps:10.3f}{per_trial:15.3f}"
+                f"{alone_ms / per_trial:8.1f}x"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
