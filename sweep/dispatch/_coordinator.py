@@ -239,10 +239,37 @@ class Coordinator:
     # -- starting trials --------------------------------------------------------------------
     def _fill(self, slot: Slot) -> bool:
         """Give ``slot`` a job; False when the budget leaves nothing to start."""
+        trials: list[optuna.Trial] = []
+        try:
+            tasks = self._start(slot, trials)
+        except BaseException:
+            # Trials asked but not yet running here (Ctrl-C, an error while sampling) have
+            # no owner to recover them later: fail them now. They never trained.
+            for trial in trials:
+                if trial.number not in self.running:
+                    fail_trial(self.study, trial._trial_id, "interrupted before it started")
+            raise
+        if not tasks:
+            return False
+        self._job_ids += 1
+        groups = group_tasks(tasks, self.data.n_features, self.data.n_outputs, slot.device)
+        slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
+        self.stats.started += len(tasks)
+        numbers = [t.number for t in tasks]
+        what = (
+            f"trial {numbers[0]}"
+            if len(numbers) == 1
+            else f"{len(numbers)} trials {numbers[0]}..{numbers[-1]}"
+        )
+        self._show_slot(slot, f"{what} started")
+        return True
+
+    def _start(self, slot: Slot, trials: list[optuna.Trial]) -> list[TrialTask]:
+        """Ask for the trials the budget leaves room for (appended to ``trials`` as they
+        are asked), sample them, record them and mark them running here."""
         storage = self.study._storage
         backend: Any = getattr(storage, "_backend", storage)
         tasks: list[TrialTask] = []
-        trials: list[optuna.Trial] = []
         t0 = time.perf_counter()
         with budget_lock(backend, self.study.study_name):
             finished, running = counts(self.study)
@@ -261,7 +288,7 @@ class Coordinator:
             trial.storage = storage
         self.stats.sampler_seconds += time.perf_counter() - t0
         if not trials:
-            return False
+            return tasks
         for trial, config in zip(trials, configs):
             tasks.append(
                 TrialTask(trial.number, config, trial_seed(self.spec.study.seed, trial.number))
@@ -285,18 +312,7 @@ class Coordinator:
             self._heartbeat.add(trial._trial_id)
             self.running[trial.number] = _Running(trial, task, slot)
             self.display.trial_started(trial.number, slot.name, config)
-        self._job_ids += 1
-        groups = group_tasks(tasks, self.data.n_features, self.data.n_outputs, slot.device)
-        slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
-        self.stats.started += len(tasks)
-        numbers = [t.number for t in tasks]
-        what = (
-            f"trial {numbers[0]}"
-            if len(numbers) == 1
-            else f"{len(numbers)} trials {numbers[0]}..{numbers[-1]}"
-        )
-        self._show_slot(slot, f"{what} started")
-        return True
+        return tasks
 
     def _show_slot(self, slot: Slot, status: str) -> None:
         job = slot.job
