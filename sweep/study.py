@@ -10,6 +10,7 @@ stay the one source of truth.
 from __future__ import annotations
 
 import copy
+import datetime
 import fcntl
 import json
 import os
@@ -350,6 +351,27 @@ def recover_abandoned(study: optuna.Study, max_retries: int) -> list[int]:
         reason = f"abandoned: its sweep process (pid {owner.get('pid')}) ended before it finished"
         if fail_trial(study, t._trial_id, reason):
             requeue(study, t, max_retries)
+            failed.append(t.number)
+    return failed
+
+
+def fail_orphans(study: optuna.Study, heartbeat: float) -> list[int]:
+    """Fail RUNNING trials that no coordinator took: asked for by a process that ended
+    (killed) before it recorded itself as their owner, so neither ``recover_abandoned``
+    nor the heartbeat can tell. A coordinator records its owner attribute and first
+    heartbeat within moments of asking; a trial without them is given three heartbeat
+    intervals and 10 s (by this machine's clock) before it is failed. It never trained.
+    Returns the numbers of the trials failed.
+    """
+    limit = datetime.timedelta(seconds=3 * heartbeat + 10)
+    now = datetime.datetime.now()
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if OWNER_KEY in t.system_attrs or t.datetime_start is None:
+            continue
+        if now - t.datetime_start > limit and fail_trial(
+            study, t._trial_id, "abandoned: its sweep process ended before the trial started"
+        ):
             failed.append(t.number)
     return failed
 

@@ -40,6 +40,7 @@ from sweep.study import (
     Snapshot,
     budget_lock,
     counts,
+    fail_orphans,
     fail_stale,
     fail_trial,
     judges_from_values,
@@ -159,8 +160,10 @@ class Coordinator:
     def run(self) -> RunStats:
         start = time.perf_counter()
         retries = self.spec.run.retries
-        self.stats.recovered = recover_abandoned(self.study, retries) + fail_stale(
-            self.study, retries
+        self.stats.recovered = (
+            recover_abandoned(self.study, retries)
+            + fail_stale(self.study, retries)
+            + fail_orphans(self.study, self.heartbeat_interval)
         )
         self._heartbeat.start()
         last_stale = time.monotonic()
@@ -170,6 +173,7 @@ class Coordinator:
                 t0 = time.perf_counter()
                 if time.monotonic() - last_stale > self.heartbeat_interval:
                     self.stats.recovered += fail_stale(self.study, retries)
+                    self.stats.recovered += fail_orphans(self.study, self.heartbeat_interval)
                     last_stale = time.monotonic()
                 for slot in self.slots:
                     if slot.job is None and not self._fill(slot):
