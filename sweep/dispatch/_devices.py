@@ -160,14 +160,25 @@ def memory_budget(device: str, slots_on_device: int) -> float:
 
 
 # Cost of one training step (seconds), measured on this project's 2-core CPU with
-# batch 64: a pack pays a fixed overhead per step plus a cost per padded parameter
-# per member; a trial alone pays a larger fixed overhead and a smaller per-parameter
-# cost (a plain matmul beats a batched one on the CPU). On a GPU the fixed overhead
-# (kernel launches) dominates. Only the ratios matter: they decide what to pack.
+# batch 64 (the grid in ``bench/steps.py --grid``): a pack pays a fixed overhead per
+# step, more for each further optimizer family, activation and loss among its members
+# (each adds operations of its own), plus a cost per padded parameter per member; a
+# trial alone pays its own fixed overhead and a cost per parameter. On a GPU the
+# fixed overhead (kernel launches) dominates. Only the ratios matter: they decide
+# what to pack.
 _STEP_COST = {
-    "cpu": {"pack": 5e-4, "alone": 7e-4, "param_pack": 1.5e-8, "param_alone": 1.0e-8},
-    "cuda": {"pack": 3e-4, "alone": 3e-4, "param_pack": 1e-11, "param_alone": 1e-11},
+    "cpu": {
+        "pack": 6e-4,
+        "kind": 2e-4,
+        "alone": 1.2e-3,
+        "param_pack": 1.0e-8,
+        "param_alone": 1.0e-8,
+    },
+    "cuda": {"pack": 3e-4, "kind": 3e-5, "alone": 3e-4, "param_pack": 1e-11, "param_alone": 1e-11},
 }
+
+
+_KINDS = ("optimizer", "activation", "loss")
 
 
 def _params(widths: Sequence[int], n_inputs: int, n_outputs: int) -> int:
@@ -181,8 +192,10 @@ def _step_cost(group: Sequence[TrialTask], n_inputs: int, n_outputs: int, kind: 
     if len(group) == 1:
         p = _params(group[0].config.widths, n_inputs, n_outputs)
         return cost["alone"] + cost["param_alone"] * p * scale
-    padded = _params(pack_widths([t.config for t in group]), n_inputs, n_outputs)
-    return cost["pack"] + cost["param_pack"] * len(group) * padded * scale
+    configs = [t.config for t in group]
+    padded = _params(pack_widths(configs), n_inputs, n_outputs)
+    kinds = sum(len({getattr(c, f) for c in configs}) - 1 for f in _KINDS)
+    return cost["pack"] + cost["kind"] * kinds + cost["param_pack"] * len(group) * padded * scale
 
 
 def group_tasks(

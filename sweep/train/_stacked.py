@@ -2,8 +2,9 @@
 
 Members may differ in width (padded with zeros, which every activation keeps
 at zero, so padding is exact), in activation, loss, learning rate, weight
-decay, momentum, dropout, schedule and optimizer family (each family updates
-its own slice). They may differ in depth: a shallower member passes its
+decay, momentum, dropout, schedule and optimizer family. All parameters of a
+member lie in one row of a (K, P) buffer, members of one optimizer family in
+consecutive rows, so each family's update is a few operations on one slice. They may differ in depth: a shallower member passes its
 hidden state through the extra layers unchanged (selected with ``where``, so
 no gradient reaches the unused weights). They must share the batch size.
 
@@ -14,6 +15,7 @@ so a member's numbers match the same trial trained alone.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,8 +26,12 @@ from sweep.model import activation_masks, build_model, dropout_scale
 from sweep.optim import lr_at
 from sweep.space import TrialConfig
 from sweep.train._runner import EVAL_ELEMENTS, derived_seed, generator
-from sweep.train._stacked_optim import StackedOptimizer
+from sweep.train._stacked_optim import StackedOptimizer, family_order
 from sweep.train._types import TrainSettings, TrialTask
+
+# A pack's parameters and gradients are column views of one (K, P) buffer each: rows
+# are P apart, so they are not dense and torch notes it on every accumulation.
+warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
 
 
 def pack_widths(configs: Sequence[TrialConfig]) -> list[int]:
@@ -35,10 +41,6 @@ def pack_widths(configs: Sequence[TrialConfig]) -> list[int]:
     if any(c.depth != depth for c in configs):
         return [max(max(c.widths) for c in configs)] * depth
     return [max(c.widths[layer] for c in configs) for layer in range(depth)]
-
-
-def _leaf(t: torch.Tensor) -> torch.Tensor:
-    return t.detach().contiguous().requires_grad_(True)
 
 
 class StackedRunner:
@@ -55,38 +57,62 @@ class StackedRunner:
         sizes = {t.config.batch_size for t in tasks}
         if len(sizes) != 1:
             raise ValueError(f"a pack must share one batch size, got {sorted(sizes)}")
-        self.tasks = list(tasks)
+        # Members of one optimizer family are consecutive rows (one slice to update).
+        self.tasks = [tasks[i] for i in family_order([t.config for t in tasks])]
         self.settings = settings
         self.device = device
-        self.numbers = [t.number for t in tasks]
+        self.numbers = [t.number for t in self.tasks]
         self.batch_size = sizes.pop()
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
-        configs = [t.config for t in tasks]
+        configs = [t.config for t in self.tasks]
         widths = pack_widths(configs)
         depth = len(widths)
         self.mixed_depth = any(c.depth != depth for c in configs)
         self.widths = widths
         dims = [n_inputs, *widths]
-        k = len(tasks)
-        weights = [torch.zeros(k, a, b) for a, b in zip(dims[:-1], dims[1:])]
-        biases = [torch.zeros(k, 1, b) for b in widths]
-        w_out, b_out = torch.zeros(k, widths[-1], n_outputs), torch.zeros(k, 1, n_outputs)
-        for m, t in enumerate(tasks):
+        # Every parameter of a member lies in one row of a (K, P) buffer: the hidden
+        # weights (in, out) and biases (1, out) per layer, then the output layer's.
+        self._shapes = [
+            *((a, b) for a, b in zip(dims[:-1], dims[1:])),
+            *((1, b) for b in widths),
+            (widths[-1], n_outputs),
+            (1, n_outputs),
+        ]
+        flat = torch.zeros(len(self.tasks), sum(a * b for a, b in self._shapes))
+        self._bind(flat)
+        for m, t in enumerate(self.tasks):
             model = build_model(t.config, n_inputs, n_outputs, t.seed)
             for layer, linear in enumerate(model.hidden):
                 assert isinstance(linear, torch.nn.Linear)
                 a, b = linear.in_features, linear.out_features
-                weights[layer][m, :a, :b] = linear.weight.detach().T
-                biases[layer][m, 0, :b] = linear.bias.detach()
-            w_out[m, : model.out.in_features] = model.out.weight.detach().T
-            b_out[m, 0] = model.out.bias.detach()
-        self.weights_ = [_leaf(w.to(device)) for w in weights]
-        self.biases = [_leaf(b.to(device)) for b in biases]
-        self.w_out, self.b_out = _leaf(w_out.to(device)), _leaf(b_out.to(device))
+                self.weights_[layer].data[m, :a, :b] = linear.weight.detach().T
+                self.biases[layer].data[m, 0, :b] = linear.bias.detach()
+            self.w_out.data[m, : model.out.in_features] = model.out.weight.detach().T
+            self.b_out.data[m, 0] = model.out.bias.detach()
+        self._bind(flat.to(device))
         self._build_member_tensors()
-        self.optimizer = StackedOptimizer(self._params(), configs)
-        self._orders = [generator(derived_seed(t.seed, 1), device) for t in tasks]
-        self._dropout_gens = [generator(derived_seed(t.seed, 2), device) for t in tasks]
+        self.optimizer = StackedOptimizer(self.flat, self.grad, configs)
+        self._orders = [generator(derived_seed(t.seed, 1), device) for t in self.tasks]
+        self._dropout_gens = [generator(derived_seed(t.seed, 2), device) for t in self.tasks]
+
+    def _bind(self, flat: torch.Tensor) -> None:
+        """Make ``flat`` the pack's parameters: each layer's weights and biases become
+        views of its columns, with their gradients views of a buffer of the same shape,
+        which backward adds into (the optimizer steps both buffers at once)."""
+        self.flat = flat
+        self.grad = torch.zeros_like(flat)
+        views: list[torch.Tensor] = []
+        start = 0
+        for a, b in self._shapes:
+            cols = slice(start, start + a * b)
+            view = flat[:, cols].view(-1, a, b).requires_grad_(True)
+            view.grad = self.grad[:, cols].view(-1, a, b)
+            views.append(view)
+            start += a * b
+        depth = len(self.widths)
+        self.weights_ = views[:depth]
+        self.biases = views[depth : 2 * depth]
+        self.w_out, self.b_out = views[-2], views[-1]
 
     # -- per-member constants, rebuilt when members leave ---------------------------------
     def _build_member_tensors(self) -> None:
@@ -125,9 +151,6 @@ class StackedRunner:
         self.loss_groups = {
             kind: torch.tensor(ms, device=self.device) for kind, ms in groups.items()
         }
-
-    def _params(self) -> list[torch.Tensor]:
-        return [*self.weights_, *self.biases, self.w_out, self.b_out]
 
     # -- Runner ------------------------------------------------------------------------------
     def start_epoch(self, epoch: int) -> None:
@@ -215,15 +238,9 @@ class StackedRunner:
         self._dropout_gens = [self._dropout_gens[i] for i in keep]
         if not keep:
             return
-        idx = torch.tensor(keep, device=self.device)
-        self.weights_ = [_leaf(w.index_select(0, idx)) for w in self.weights_]
-        self.biases = [_leaf(b.index_select(0, idx)) for b in self.biases]
-        self.w_out, self.b_out = (
-            _leaf(self.w_out.index_select(0, idx)),
-            _leaf(self.b_out.index_select(0, idx)),
-        )
+        self._bind(self.flat[torch.tensor(keep, device=self.device)])
         self._build_member_tensors()
-        self.optimizer.select(keep, self._params())
+        self.optimizer.select(keep, self.flat, self.grad)
 
     def weights(self, position: int) -> dict[str, Any]:
         config = self.tasks[position].config

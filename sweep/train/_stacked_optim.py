@@ -1,10 +1,12 @@
-"""The packable optimizers, applied to stacked parameters: one step for a whole pack.
+"""The packable optimizers, applied to a pack's flat parameters: one step for a whole pack.
 
-Every parameter of a pack has the members on its leading axis, shape (K, a, b).
-Each member keeps its own optimizer family, learning rate, weight decay and
-momentum; the update formulas are PyTorch's (``torch.optim``'s single-tensor
-code, defaults included), with per-member coefficients broadcast over the
-leading axis. Members of different families are updated on their own slices.
+A pack keeps all its parameters in one (K, P) tensor, a row per member, and its
+gradients in another of the same shape (see ``StackedRunner``). Each member keeps
+its own optimizer family, learning rate, weight decay and momentum; the update
+formulas are PyTorch's (``torch.optim``'s single-tensor code, defaults included),
+elementwise, with per-member coefficients broadcast along the rows. The members
+of one family are consecutive rows, so each family updates one slice of the
+buffer in place: a step costs a few operations per family, whatever the depth.
 """
 
 from __future__ import annotations
@@ -35,59 +37,73 @@ _STATE = {
 }
 
 
+# sqrt of an exact zero is several times slower than of any other value on the CPU,
+# and padded or idle units keep zero optimizer state. Clamping to the smallest normal
+# float first gives the same denominators: its root (1e-19) vanishes beside every eps
+# it is added to (1e-8, 1e-10) in float32.
+_TINY = torch.finfo(torch.float32).tiny
+
+
+def _root(state: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """sqrt(state) into ``out``, as used beside an eps (see ``_TINY``)."""
+    return torch.clamp(state, min=_TINY, out=out).sqrt_()
+
+
 def _b(coef: torch.Tensor) -> torch.Tensor:
     """A per-member float64 coefficient cast to float32 (as torch casts a Python scalar),
-    shaped to broadcast over stacked (K, a, b) parameters."""
-    return coef.to(torch.float32).view(-1, 1, 1)
+    shaped to broadcast along the rows of a (k, P) slice."""
+    return coef.to(torch.float32).view(-1, 1)
+
+
+def family_order(configs: Sequence[TrialConfig]) -> list[int]:
+    """Member positions reordered so members of one optimizer family are consecutive
+    (families in order of first appearance, members in their order within each)."""
+    first: dict[str, int] = {}
+    for pos, c in enumerate(configs):
+        first.setdefault(c.optimizer, pos)
+    return sorted(range(len(configs)), key=lambda pos: (first[configs[pos].optimizer], pos))
 
 
 class _Family:
-    """The members of a pack that share one optimizer family."""
+    """The members of a pack that share one optimizer family: rows start..stop."""
 
     def __init__(
-        self,
-        name: str,
-        positions: list[int],
-        configs: Sequence[TrialConfig],
-        params: Sequence[torch.Tensor],
+        self, name: str, start: int, stop: int, configs: Sequence[TrialConfig], flat: torch.Tensor
     ) -> None:
-        device = params[0].device
+        device = flat.device
         self.name = name
-        self.positions = positions
-        self.index = torch.tensor(positions, device=device)
+        self.start, self.stop = start, stop
+        members = configs[start:stop]
 
         def f64(values: list[float]) -> torch.Tensor:
             return torch.tensor(values, dtype=torch.float64, device=device)
 
-        self.lr = f64([configs[i].lr for i in positions])
-        self.wd = f64([configs[i].weight_decay for i in positions])
-        self.momentum = f64([configs[i].momentum or 0.0 for i in positions])
+        self.lr = f64([c.lr for c in members])
+        self.wd = f64([c.weight_decay for c in members])
+        self.momentum = f64([c.momentum or 0.0 for c in members])
         self.any_wd = bool((self.wd != 0).any())
         self.any_momentum = bool((self.momentum != 0).any())
         self.steps = 0
         self.coef: dict[str, torch.Tensor] = {}
-        k = len(positions)
-        self.state = [
-            {s: torch.zeros((k, *p.shape[1:]), dtype=p.dtype, device=device) for s in _STATE[name]}
-            for p in params
-        ]
+        self._buffers: list[torch.Tensor] = []
+        k = stop - start
+        self.state = {s: torch.zeros((k, flat.shape[1]), device=device) for s in _STATE[name]}
 
-    def select(self, keep: list[int]) -> None:
-        """Keep only the family's members at ``keep`` (indices into ``positions``)."""
+    def select(self, keep: list[int], start: int) -> None:
+        """Keep only the family's members at ``keep`` (indices within the family), which
+        now begin at row ``start``."""
         idx = torch.tensor(keep, device=self.lr.device)
         self.lr, self.wd, self.momentum = self.lr[idx], self.wd[idx], self.momentum[idx]
-        self.state = [{s: t[idx] for s, t in st.items()} for st in self.state]
+        self.state = {s: t[idx] for s, t in self.state.items()}
+        self._buffers = []
+        self.start, self.stop = start, start + len(keep)
 
     def begin_step(self) -> None:
-        """Count the step and compute this step's per-member coefficients once for all
-        parameters (in float64, like torch's Python-scalar arithmetic, then cast)."""
+        """Count the step and compute this step's per-member coefficients (in float64,
+        like torch's Python-scalar arithmetic, then cast)."""
         self.steps += 1
-        c = {
-            "lr": _b(self.lr),
-            "neg_lr": _b(-self.lr),
-            "wd": _b(self.wd),
-            "momentum": _b(self.momentum),
-        }
+        c = {"lr": _b(self.lr), "neg_lr": _b(-self.lr), "wd": _b(self.wd)}
+        c["momentum"] = _b(self.momentum)
         if self.name in ("adam", "adamw"):
             beta1, beta2 = ADAM_BETAS
             c["neg_step"] = _b(-(self.lr / (1 - beta1**self.steps)))
@@ -95,49 +111,61 @@ class _Family:
             self.bc2_sqrt = (1 - beta2**self.steps) ** 0.5
         self.coef = c
 
-    def _decay(self, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        return g + self.coef["wd"] * p if self.any_wd else g
+    def _scratch(self, like: torch.Tensor, n: int) -> list[torch.Tensor]:
+        """``n`` reusable buffers shaped like ``like``. A pack's parameters can be many
+        megabytes; fresh temporaries that large cost more than the arithmetic."""
+        if len(self._buffers) < n or self._buffers[0].shape != like.shape:
+            self._buffers = [torch.empty_like(like) for _ in range(n)]
+        return self._buffers[:n]
 
-    def update(self, i: int, p: torch.Tensor, g: torch.Tensor) -> None:
-        """Update slice ``p`` (this family's members of parameter ``i``) in place."""
-        st, c, name = self.state[i], self.coef, self.name
+    def _decay(self, p: torch.Tensor, g: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The gradient with weight decay (g + wd * p) in ``out``, or g itself."""
+        if not self.any_wd:
+            return g
+        return torch.mul(p, self.coef["wd"], out=out).add_(g)
+
+    def update(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        """Update ``p`` (this family's rows of the pack's parameters) in place. Every
+        operation is torch's own, in its order; temporaries live in reused buffers."""
+        st, c, name = self.state, self.coef, self.name
+        a, b, d = self._scratch(p, 3)
         if name == "sgd":
-            g = self._decay(p, g)
+            g = self._decay(p, g, d)
             if self.any_momentum:
                 # A zero buffer times momentum plus g is g: the first step matches torch's clone.
                 g = st["buf"].mul_(c["momentum"]).add_(g)
-            p.sub_(c["lr"] * g)
+            p.sub_(torch.mul(g, c["lr"], out=a))
         elif name in ("adam", "adamw"):
             beta1, beta2 = ADAM_BETAS
             if name == "adamw":
                 p.mul_(c["decay"])
             else:
-                g = self._decay(p, g)
+                g = self._decay(p, g, d)
             st["exp_avg"].lerp_(g, 1 - beta1)
             st["exp_avg_sq"].mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            denom = (st["exp_avg_sq"].sqrt() / self.bc2_sqrt).add_(ADAM_EPS)
-            p.addcdiv_(st["exp_avg"] * c["neg_step"], denom)
+            denom = _root(st["exp_avg_sq"], a).div_(self.bc2_sqrt).add_(ADAM_EPS)
+            p.addcdiv_(torch.mul(st["exp_avg"], c["neg_step"], out=b), denom)
         elif name == "rmsprop":
-            g = self._decay(p, g)
+            g = self._decay(p, g, d)
             st["square_avg"].mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
-            avg = st["square_avg"].sqrt().add_(RMSPROP_EPS)
+            avg = _root(st["square_avg"], a).add_(RMSPROP_EPS)
             if self.any_momentum:
                 buf = st["buf"].mul_(c["momentum"]).addcdiv_(g, avg)
-                p.add_(buf * c["neg_lr"])
+                p.add_(torch.mul(buf, c["neg_lr"], out=b))
             else:
-                p.addcdiv_(g * c["neg_lr"], avg)
+                p.addcdiv_(torch.mul(g, c["neg_lr"], out=b), avg)
         elif name == "adagrad":
-            g = self._decay(p, g)
+            g = self._decay(p, g, d)
             st["sum"].addcmul_(g, g, value=1)
-            std = st["sum"].sqrt().add_(ADAGRAD_EPS)
-            p.addcdiv_(g * c["neg_lr"], std)
+            std = _root(st["sum"], a).add_(ADAGRAD_EPS)
+            p.addcdiv_(torch.mul(g, c["neg_lr"], out=b), std)
         elif name == "adadelta":
-            g = self._decay(p, g)
+            g = self._decay(p, g, d)
             st["square_avg"].mul_(ADADELTA_RHO).addcmul_(g, g, value=1 - ADADELTA_RHO)
-            std = st["square_avg"].add(ADADELTA_EPS).sqrt_()
-            delta = st["acc_delta"].add(ADADELTA_EPS).sqrt_().div_(std).mul_(g)
+            std = torch.add(st["square_avg"], ADADELTA_EPS, out=a).sqrt_()
+            delta = torch.add(st["acc_delta"], ADADELTA_EPS, out=b).sqrt_().div_(std).mul_(g)
             st["acc_delta"].mul_(ADADELTA_RHO).addcmul_(delta, delta, value=1 - ADADELTA_RHO)
-            p.add_(delta * c["neg_lr"])
+            p.add_(delta.mul_(c["neg_lr"]))
         else:  # pragma: no cover - guarded in StackedOptimizer.__init__
             raise ValueError(name)
 
@@ -146,58 +174,54 @@ class StackedOptimizer:
     """One optimizer step for every member of a pack.
 
     Args:
-        params: Stacked parameters, members on the leading axis.
-        configs: One TrialConfig per member, in member order; every optimizer must be
-            packable (``sweep.config.PACKABLE_OPTIMIZERS``).
+        flat: The pack's parameters, (K, P), a row per member.
+        grad: Their gradients, the same shape (the buffer backward accumulates into).
+        configs: One TrialConfig per member, in row order, members of one family
+            consecutive (``family_order``); every optimizer must be packable
+            (``sweep.config.PACKABLE_OPTIMIZERS``).
     """
 
-    def __init__(self, params: list[torch.Tensor], configs: Sequence[TrialConfig]) -> None:
-        self.params = params
-        names: dict[str, list[int]] = {}
-        for pos, config in enumerate(configs):
-            if config.optimizer not in PACKABLE_OPTIMIZERS:
-                raise ValueError(f"optimizer {config.optimizer!r} cannot be packed")
-            names.setdefault(config.optimizer, []).append(pos)
-        self.families = [_Family(n, pos, configs, params) for n, pos in names.items()]
-        self._k = len(configs)
+    def __init__(
+        self, flat: torch.Tensor, grad: torch.Tensor, configs: Sequence[TrialConfig]
+    ) -> None:
+        self.flat, self.grad = flat, grad
+        self.families: list[_Family] = []
+        start = 0
+        for pos in range(1, len(configs) + 1):
+            if pos < len(configs) and configs[pos].optimizer == configs[start].optimizer:
+                continue
+            name = configs[start].optimizer
+            if name not in PACKABLE_OPTIMIZERS:
+                raise ValueError(f"optimizer {name!r} cannot be packed")
+            if any(f.name == name for f in self.families):
+                raise ValueError(f"the members using {name!r} are not consecutive rows")
+            self.families.append(_Family(name, start, pos, configs, flat))
+            start = pos
 
     def set_lr(self, lrs: Sequence[float]) -> None:
-        """Set each member's learning rate (member order)."""
+        """Set each member's learning rate (row order)."""
         for fam in self.families:
             fam.lr = torch.tensor(
-                [lrs[i] for i in fam.positions], dtype=torch.float64, device=fam.lr.device
+                lrs[fam.start : fam.stop], dtype=torch.float64, device=fam.lr.device
             )
 
     @torch.no_grad()
     def step(self) -> None:
-        whole = len(self.families) == 1
         for fam in self.families:
             fam.begin_step()
-            for i, p in enumerate(self.params):
-                assert p.grad is not None
-                if whole:
-                    fam.update(i, p.data, p.grad)
-                else:
-                    part = p.data.index_select(0, fam.index)
-                    fam.update(i, part, p.grad.index_select(0, fam.index))
-                    p.data.index_copy_(0, fam.index, part)
+            fam.update(self.flat[fam.start : fam.stop], self.grad[fam.start : fam.stop])
 
     def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
+        self.grad.zero_()
 
-    def select(self, keep: list[int], params: list[torch.Tensor]) -> None:
-        """Keep the members at ``keep`` (ascending); ``params`` are the re-stacked tensors."""
-        self.params = params
-        new_pos = {old: new for new, old in enumerate(keep)}
+    def select(self, keep: list[int], flat: torch.Tensor, grad: torch.Tensor) -> None:
+        """Keep the rows at ``keep`` (ascending); ``flat`` and ``grad`` are the new buffers."""
+        self.flat, self.grad = flat, grad
+        new_row = {old: new for new, old in enumerate(keep)}
         families = []
         for fam in self.families:
-            mine = [j for j, pos in enumerate(fam.positions) if pos in new_pos]
-            if not mine:
-                continue
-            fam.select(mine)
-            fam.positions = [new_pos[fam.positions[j]] for j in mine]
-            fam.index = torch.tensor(fam.positions, device=fam.index.device)
-            families.append(fam)
+            mine = [j for j, row in enumerate(range(fam.start, fam.stop)) if row in new_row]
+            if mine:
+                fam.select(mine, new_row[fam.start + mine[0]])
+                families.append(fam)
         self.families = families
-        self._k = len(keep)
