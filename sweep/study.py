@@ -25,9 +25,10 @@ import optuna
 import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
-from sweep.config import StudySection, StudySpec, fingerprint, parse_spec, spec_to_table
+from sweep.config import SpaceSpec, StudySection, StudySpec, fingerprint, parse_spec, spec_to_table
 from sweep.errors import ConfigError, StudyNotFoundError
 from sweep.metrics import Objective, objective_for
+from sweep.space import TrialConfig, sample_config
 from sweep.storage import sqlite_path
 
 SPEC_KEY = "sweep.spec"
@@ -396,15 +397,6 @@ def fail_stale(study: optuna.Study, max_retries: int) -> list[int]:
     return failed
 
 
-def _rdb_writer(storage: optuna.storages.BaseStorage, name: str) -> Any:
-    """The RDB backend's ``_<name>_without_commit`` method when ``storage`` is an RDB
-    storage (possibly behind Optuna's cache), else None."""
-    backend = getattr(storage, "_backend", storage)
-    if not isinstance(backend, optuna.storages.RDBStorage):
-        return None
-    return getattr(backend, f"_{name}_without_commit", None)
-
-
 @contextmanager
 def _rdb_session(storage: optuna.storages.BaseStorage) -> Iterator[Any]:
     """One session and one commit, through the helper Optuna's own writes use."""
@@ -506,46 +498,164 @@ def write_intermediate(
         storage.set_trial_intermediate_value(trial_id, step, value)
 
 
-class ParamBuffer:
-    """Stands in for a trial's storage while a pack is sampled: the sampled parameters
-    are collected and then written together (:meth:`flush`, one transaction for the
-    pack) instead of one commit each. Everything else goes to the storage as usual.
+class PackView:
+    """Stands in for the study's storage while a pack of trials is asked and sampled.
 
-    Use: ``trial.storage = buffer`` before sampling, ``buffer.flush()`` and
-    ``trial.storage = buffer.storage`` after.
+    Reads: the study is read once, when the pack's trials are created; the pack's own
+    trials are seen as sampled so far. With the constant liar, TPE reads the storage for every
+    trial it samples, to treat running trials as observations; through this view each
+    member sees the members sampled before it (with their parameters) without a read
+    per trial, and without the parameters having to be written one commit at a time.
+    Writes: sampled parameters are collected and written together by :meth:`flush`
+    (one transaction for the pack); system attributes the sampler sets on the pack's
+    trials are collected in :attr:`system` for the caller's one write of attributes.
+    Everything else goes to the storage as usual.
+
+    Use (see :func:`sample_pack`)::
+
+        view = PackView(study, distributions)
+        view.ask(k, asked)               # pop waiting trials, create the rest
+        trials, configs = view.sample(space, asked)
+        view.flush()
     """
 
-    def __init__(self, storage: optuna.storages.BaseStorage) -> None:
-        self.storage = storage
+    def __init__(self, study: optuna.Study, distributions: dict[str, Any]) -> None:
+        self.study = study
+        self.storage = study._storage
+        self.study_id = study._study_id
+        self.trials: dict[int, FrozenTrial] = {}
+        self._by_id: dict[int, FrozenTrial] = {}
         self.params: list[tuple[int, str, float, Any]] = []
+        self.system: dict[int, dict[str, Any]] = {}
+        # The first distribution the study holds under each parameter name (Optuna checks
+        # every new parameter against it); kept by the caller across packs.
+        self.distributions = distributions
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.storage, name)
 
+    # -- reads --------------------------------------------------------------------------------
+    def get_all_trials(
+        self, study_id: int, deepcopy: bool = True, states: Any = None
+    ) -> list[FrozenTrial]:
+        if study_id != self.study_id:
+            return self.storage.get_all_trials(study_id, deepcopy=deepcopy, states=states)
+        out = [t for _, t in sorted(self.trials.items()) if states is None or t.state in states]
+        return copy.deepcopy(out) if deepcopy else out
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        trial = self._by_id.get(trial_id)
+        if trial is None:
+            return self.storage.get_trial(trial_id)
+        return copy.deepcopy(trial)
+
+    # -- writes -------------------------------------------------------------------------------
     def set_trial_param(
         self, trial_id: int, param_name: str, param_value_internal: float, distribution: Any
     ) -> None:
         self.params.append((trial_id, param_name, param_value_internal, distribution))
 
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self.system.setdefault(trial_id, {})[key] = value
+
+    # -- the pack -----------------------------------------------------------------------------
+    def ask(self, k: int, asked: list[int]) -> None:
+        """Start ``k`` trials, appending their ids to ``asked`` as each is taken: waiting
+        ones first (retries, enqueued trials), as ``Study.ask`` takes them, then new ones."""
+        start = len(asked)
+        waiting = self.storage.get_all_trials(
+            self.study_id, deepcopy=False, states=(TrialState.WAITING,)
+        )
+        for trial in waiting:
+            if len(asked) - start >= k:
+                break
+            try:
+                taken = self.storage.set_trial_state_values(
+                    trial._trial_id, state=TrialState.RUNNING
+                )
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue
+            if taken:
+                asked.append(trial._trial_id)
+        while len(asked) - start < k:
+            asked.append(self.storage.create_new_trial(self.study_id))
+        # One read for the pack's new trials, which Trial() would otherwise read one by one.
+        self.trials = {
+            t.number: t for t in self.storage.get_all_trials(self.study_id, deepcopy=False)
+        }
+        self._by_id = {t._trial_id: t for t in self.trials.values()}
+
+    def sample(
+        self, space: SpaceSpec, trial_ids: list[int]
+    ) -> tuple[list[optuna.Trial], list[TrialConfig]]:
+        """Sample the trials in order, each seeing the ones before it."""
+        study = self.study
+        trials, configs = [], []
+        study._storage = self  # type: ignore[assignment]  # what the sampler reads
+        study._thread_local.cached_all_trials = None
+        try:
+            for trial_id in trial_ids:
+                trial = optuna.Trial(study, trial_id)
+                frozen = trial._cached_frozen_trial
+                if frozen.state == TrialState.WAITING:  # taken above; the cache lags
+                    frozen.state = TrialState.RUNNING
+                self.trials[frozen.number] = frozen  # filled in as it is sampled
+                trials.append(trial)
+                configs.append(sample_config(space, trial))
+        finally:
+            study._storage = self.storage
+            study._thread_local.cached_all_trials = None
+            for trial in trials:
+                trial.storage = self.storage
+        return trials, configs
+
     def flush(self) -> None:
-        """Write the collected parameters.
+        """Write the collected parameters, in one transaction on an RDB storage.
 
         Raises:
-            ValueError: a parameter's distribution conflicts with the study's (Optuna's check).
+            ValueError: a parameter's distribution conflicts with the study's (Optuna's
+                check); nothing is written then.
+            optuna.exceptions.UpdateFinishedTrialError: a trial finished meanwhile.
         """
         params, self.params = self.params, []
-        writer = _rdb_writer(self.storage, "set_trial_param")
-        if writer is None:
+        backend = getattr(self.storage, "_backend", self.storage)
+        if not isinstance(backend, optuna.storages.RDBStorage):
             for args in params:
                 self.storage.set_trial_param(*args)
             return
-        # Optuna checks each parameter against the first distribution the study holds
-        # under its name; within the batch, against the first one seen in it.
-        seen: dict[str, Any] = {}
+        from optuna.storages._rdb import models
+
+        known = self.distributions
         with _rdb_session(self.storage) as session:
+            _check_all_running(session, {p[0] for p in params})
+            for name in {p[1] for p in params} - set(known):
+                first = (
+                    session.query(models.TrialParamModel.distribution_json)
+                    .join(models.TrialModel)
+                    .filter(models.TrialModel.study_id == self.study_id)
+                    .filter(models.TrialParamModel.param_name == name)
+                    .first()
+                )
+                if first is not None:
+                    known[name] = optuna.distributions.json_to_distribution(first[0])
+            rows = []
             for trial_id, name, value, distribution in params:
-                writer(session, trial_id, name, value, distribution, seen.get(name))
-                seen.setdefault(name, distribution)
+                if name in known:
+                    optuna.distributions.check_distribution_compatibility(known[name], distribution)
+                else:
+                    known[name] = distribution
+                rows.append(
+                    {
+                        "trial_id": trial_id,
+                        "param_name": name,
+                        "param_value": value,
+                        "distribution_json": optuna.distributions.distribution_to_json(
+                            distribution
+                        ),
+                    }
+                )
+            if rows:
+                session.execute(sqlalchemy.insert(models.TrialParamModel), rows)
 
 
 def _check_all_running(session: Any, trial_ids: set[int]) -> None:

@@ -6,9 +6,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from sweep.config import parse_spec
 from sweep.storage import open_storage
 from sweep.study import (
-    ParamBuffer,
+    PackView,
     Snapshot,
     judges_from_values,
     write_attrs,
@@ -80,21 +81,47 @@ def test_pruners_that_keep_state_on_trials_are_read_fresh(pruner, from_values) -
     assert judges_from_values(pruner) is from_values
 
 
+SPACE = parse_spec(
+    {
+        "study": {"name": "s"},
+        "data": {"source": "moons"},
+        "space": {
+            "depth": {"low": 1, "high": 4},
+            "lr": {"low": 1e-4, "high": 1e-1, "log": True},
+            "activation": ["relu", "tanh"],
+        },
+    }
+).space
+
+
 def test_a_packs_parameters_are_written_together(storage) -> None:
     study = optuna.create_study(storage=storage, study_name="s")
-    trials = [study.ask() for _ in range(3)]
-    buffer = ParamBuffer(storage)
-    for trial in trials:
-        trial.storage = buffer
-        trial.suggest_int("depth", 1, 4)
-        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
-        trial.suggest_categorical("act", ["relu", "tanh"])
-    assert len(buffer.params) == 9
+    view = PackView(study, {})
+    asked: list[int] = []
+    view.ask(3, asked)
+    trials, configs = view.sample(SPACE, asked)
+    assert [t._trial_id for t in trials] == asked
+    assert {p[1] for p in view.params} == {"depth", "lr", "activation"}
     if not isinstance(storage, optuna.storages.InMemoryStorage):  # (it shares trial objects)
         assert all(t.params == {} for t in study.get_trials())  # nothing written yet
-    buffer.flush()
-    assert [t.params for t in study.get_trials()] == [t.params for t in trials]
-    assert buffer.params == []
+    view.flush()
+    stored = study.get_trials()
+    assert [t.params for t in stored] == [t.params for t in trials]
+    assert [t.state for t in stored] == [TrialState.RUNNING] * 3
+    assert [c.depth for c in configs] == [t.params["depth"] for t in trials]
+    assert view.params == []
+
+
+def test_waiting_trials_are_taken_first(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s")
+    study.enqueue_trial({"depth": 2, "lr": 0.01, "activation": "tanh"})
+    view = PackView(study, {})
+    asked: list[int] = []
+    view.ask(2, asked)
+    trials, _ = view.sample(SPACE, asked)
+    view.flush()
+    assert trials[0].params == {"depth": 2, "lr": 0.01, "activation": "tanh"}
+    assert [t.state for t in study.get_trials()] == [TrialState.RUNNING] * 2
 
 
 def test_a_conflicting_distribution_writes_none_of_the_pack(tmp_path) -> None:
@@ -104,12 +131,12 @@ def test_a_conflicting_distribution_writes_none_of_the_pack(tmp_path) -> None:
     first.suggest_int("depth", 1, 4)
     study.tell(first, 1.0)
     a, b = study.ask(), study.ask()
-    buffer = ParamBuffer(storage)
-    a.storage = b.storage = buffer
+    view = PackView(study, {})
+    a.storage = b.storage = view  # type: ignore[assignment]
     a.suggest_float("lr", 1e-3, 1e-1)
     b.suggest_categorical("depth", ["one", "two"])  # "depth" was an integer range
     with pytest.raises(ValueError):
-        buffer.flush()
+        view.flush()
     assert [t.params for t in study.get_trials()][1:] == [{}, {}]
 
 

@@ -33,10 +33,10 @@ from sweep.dispatch._messages import Decision, Ended, EpochReport, Job, JobDone,
 from sweep.dispatch._slots import InProcessSlot, ProcessSlot, Slot, WorkerDied
 from sweep.errors import SweepError
 from sweep.progress import Display, describe_config
-from sweep.space import TrialConfig, sample_config, trial_seed
+from sweep.space import TrialConfig, trial_seed
 from sweep.study import (
     OWNER_KEY,
-    ParamBuffer,
+    PackView,
     Snapshot,
     budget_lock,
     counts,
@@ -154,6 +154,7 @@ class Coordinator:
         self._last_failure = ""
         self._heartbeat = _Heartbeat(study._storage, heartbeat)
         self._view: Snapshot | None = None  # what the pruner sees; see _report
+        self._distributions: dict[str, Any] = {}  # see PackView
         self._view_read = 0.0
 
     # -- the loop ---------------------------------------------------------------------------
@@ -243,15 +244,16 @@ class Coordinator:
     # -- starting trials --------------------------------------------------------------------
     def _fill(self, slot: Slot) -> bool:
         """Give ``slot`` a job; False when the budget leaves nothing to start."""
-        trials: list[optuna.Trial] = []
+        asked: list[int] = []
         try:
-            tasks = self._start(slot, trials)
+            tasks = self._start(slot, asked)
         except BaseException:
             # Trials asked but not yet running here (Ctrl-C, an error while sampling) have
             # no owner to recover them later: fail them now. They never trained.
-            for trial in trials:
-                if trial.number not in self.running:
-                    fail_trial(self.study, trial._trial_id, "interrupted before it started")
+            started = {run.trial._trial_id for run in self.running.values()}
+            for trial_id in asked:
+                if trial_id not in started:
+                    fail_trial(self.study, trial_id, "interrupted before it started")
             raise
         if not tasks:
             return False
@@ -268,35 +270,26 @@ class Coordinator:
         self._show_slot(slot, f"{what} started")
         return True
 
-    def _start(self, slot: Slot, trials: list[optuna.Trial]) -> list[TrialTask]:
-        """Ask for the trials the budget leaves room for (appended to ``trials`` as they
-        are asked), sample them, record them and mark them running here."""
+    def _start(self, slot: Slot, asked: list[int]) -> list[TrialTask]:
+        """Ask for the trials the budget leaves room for (their ids appended to ``asked``
+        as each is created), sample them, record them and mark them running here."""
         storage = self.study._storage
         backend: Any = getattr(storage, "_backend", storage)
-        tasks: list[TrialTask] = []
         t0 = time.perf_counter()
         with budget_lock(backend, self.study.study_name):
             finished, running = counts(self.study)
             room = min(self.pack, self.budget - finished - running)
-            for _ in range(max(0, room)):
-                trial = self.study.ask()
-                trials.append(trial)
-        configs = []
-        buffer = ParamBuffer(storage)
-        for trial in trials:
-            trial.storage = buffer  # type: ignore[assignment]  # stands in for it
-            configs.append(sample_config(self.spec.space, trial))
-            _show_to_sampler(self.study, trial)
-        buffer.flush()
-        for trial in trials:
-            trial.storage = storage
+            if room <= 0:
+                return []
+            view = PackView(self.study, self._distributions)
+            view.ask(room, asked)
+        trials, configs = view.sample(self.spec.space, asked)
+        view.flush()
         self.stats.sampler_seconds += time.perf_counter() - t0
-        if not trials:
-            return tasks
-        for trial, config in zip(trials, configs):
-            tasks.append(
-                TrialTask(trial.number, config, trial_seed(self.spec.study.seed, trial.number))
-            )
+        tasks = [
+            TrialTask(trial.number, config, trial_seed(self.spec.study.seed, trial.number))
+            for trial, config in zip(trials, configs)
+        ]
         write_attrs(
             storage,
             {
@@ -309,7 +302,10 @@ class Coordinator:
                 }
                 for trial, config, task in zip(trials, configs, tasks)
             },
-            {trial._trial_id: {OWNER_KEY: self._owner} for trial in trials},
+            {
+                trial._trial_id: {**view.system.get(trial._trial_id, {}), OWNER_KEY: self._owner}
+                for trial in trials
+            },
             first_heartbeat=True,
         )
         for trial, config, task in zip(trials, configs, tasks):
@@ -491,24 +487,6 @@ class Coordinator:
 
 
 _STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}
-
-
-def _show_to_sampler(study: optuna.Study, trial: optuna.Trial) -> None:
-    """Let the next trials of a pack see ``trial``'s parameters (the constant liar).
-
-    Optuna samples against one read of the study per ask; a pack's trials are asked
-    together, so that read holds them all still without parameters. Putting each
-    sampled trial into it, as the storage now holds it, keeps the pack's trials apart
-    without a read of the storage per trial.
-    """
-    seen = study._thread_local.cached_all_trials
-    if seen is None:
-        return
-    frozen = trial._cached_frozen_trial
-    for i, t in enumerate(seen):
-        if t.number == frozen.number:
-            seen[i] = frozen
-            return
 
 
 def _finished_copy(trial: optuna.Trial, result: TrialResult) -> FrozenTrial:

@@ -4,9 +4,10 @@ Members may differ in width (padded with zeros, which every activation keeps
 at zero, so padding is exact), in activation, loss, learning rate, weight
 decay, momentum, dropout, schedule and optimizer family. All parameters of a
 member lie in one row of a (K, P) buffer, members of one optimizer family in
-consecutive rows, so each family's update is a few operations on one slice. They may differ in depth: a shallower member passes its
-hidden state through the extra layers unchanged (selected with ``where``, so
-no gradient reaches the unused weights). They must share the batch size.
+consecutive rows, so each family's update is a few operations on one slice.
+They may differ in depth: a shallower member passes its hidden state through
+the extra layers unchanged (selected with ``where``, so no gradient reaches
+the unused weights). They must share the batch size.
 
 Initial weights come from building each member's own ``MLP`` with its seed,
 and each member draws batch order and dropout masks from its own generators,

@@ -6,9 +6,8 @@ import optuna
 from optuna.trial import TrialState
 
 from sweep.config import load_spec
-from sweep.dispatch._coordinator import _show_to_sampler
-from sweep.space import sample_config
 from sweep.storage import open_storage
+from sweep.study import PackView
 
 SPACE = """
 [study]
@@ -23,15 +22,18 @@ lr = { low = 1e-4, high = 1e-1, log = true }
 
 
 class Watching(optuna.samplers.TPESampler):
-    """TPE that notes, at each relative sampling, how many running trials had parameters."""
+    """TPE that notes, at each relative sampling, how many other running trials it saw
+    with parameters, read as TPE reads them with the constant liar (from the storage)."""
 
     def __init__(self) -> None:
         super().__init__(seed=0, n_startup_trials=2, constant_liar=True)
         self.running_with_params: list[int] = []
 
     def sample_relative(self, study, trial, search_space):
-        seen = study._get_trials(deepcopy=False, states=(TrialState.RUNNING,), use_cache=True)
-        self.running_with_params.append(sum(1 for t in seen if t.params))
+        seen = study._get_trials(deepcopy=False, states=(TrialState.RUNNING,), use_cache=False)
+        self.running_with_params.append(
+            sum(1 for t in seen if t.params and t.number != trial.number)
+        )
         return super().sample_relative(study, trial, search_space)
 
 
@@ -43,16 +45,23 @@ def test_each_trial_of_a_pack_sees_the_earlier_ones(tmp_path) -> None:
     study = optuna.create_study(storage=storage, sampler=sampler, direction="maximize")
     for value in (0.5, 0.7):
         trial = study.ask()
-        sample_config(spec.space, trial)
+        trial.suggest_int("depth", 1, 4)
+        trial.suggest_int("width", 4, 256, log=True)
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
         study.tell(trial, value)
     sampler.running_with_params.clear()
 
-    pack = [study.ask() for _ in range(4)]  # asked together, as the coordinator does
-    configs = []
-    for trial in pack:
-        configs.append(sample_config(spec.space, trial))
-        _show_to_sampler(study, trial)
-
+    view = PackView(study, {})  # as the coordinator samples a pack
+    asked: list[int] = []
+    view.ask(4, asked)
+    pack, _configs = view.sample(spec.space, asked)
+    # Each member saw the ones before it, though nothing of the pack is written yet.
     assert sampler.running_with_params == [0, 1, 2, 3]
+    running = storage.get_all_trials(study._study_id, states=(TrialState.RUNNING,))
+    assert [t.params for t in running] == [{}] * 4
+    view.flush()
+
     stored = {t.number: t.params for t in study.get_trials(states=(TrialState.RUNNING,))}
     assert [stored[t.number] for t in pack] == [t.params for t in pack]
+    # TPE's note of each trial's relative parameters waits for the pack's one write.
+    assert all(any(k.startswith("tpe:relative_params") for k in view.system[i]) for i in asked)
