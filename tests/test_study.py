@@ -11,6 +11,7 @@ from sweep.storage import open_storage
 from sweep.study import (
     PackView,
     Snapshot,
+    finish_trials,
     judges_from_values,
     write_attrs,
     write_intermediate,
@@ -203,3 +204,38 @@ def test_a_running_trial_nobody_took_is_failed_once_old(tmp_path) -> None:
     states = [t.state for t in study.get_trials()]
     assert states == [TrialState.FAIL, TrialState.RUNNING, TrialState.RUNNING]
     assert "before the trial started" in study.get_trials()[0].user_attrs["fail_reason"]
+
+
+def test_the_ends_of_several_trials_are_written_together(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    done, pruned, failed = study.ask(), study.ask(), study.ask()
+    pruned.report(0.25, 1)
+    pruned.report(0.5, 2)  # a pruned trial's value is its last intermediate value
+    ends = [
+        (done._cached_frozen_trial, TrialState.COMPLETE, 0.9, {"epochs_run": 5}),
+        (storage.get_trial(pruned._trial_id), TrialState.PRUNED, None, {"epochs_run": 2}),
+        (failed._cached_frozen_trial, TrialState.FAIL, None, {"fail_reason": "diverged"}),
+    ]
+    finish_trials(study, ends)
+    got = [(t.state, t.value, t.user_attrs) for t in study.get_trials()]
+    assert got == [
+        (TrialState.COMPLETE, 0.9, {"epochs_run": 5}),
+        (TrialState.PRUNED, 0.5, {"epochs_run": 2}),
+        (TrialState.FAIL, None, {"fail_reason": "diverged"}),
+    ]
+    assert all(t.datetime_complete is not None for t in study.get_trials())
+    assert study.best_trial.number == done.number
+
+
+def test_the_ends_of_trials_write_nothing_when_one_is_finished(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s")
+    running, finished = study.ask(), study.ask()
+    study.tell(finished, 1.0)
+    ends = [
+        (running._cached_frozen_trial, TrialState.COMPLETE, 0.5, {"epochs_run": 5}),
+        (finished._cached_frozen_trial, TrialState.COMPLETE, 0.7, {}),
+    ]
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        finish_trials(study, ends)
+    first = study.get_trials()[0]
+    assert (first.state, first.user_attrs) == (TrialState.RUNNING, {})

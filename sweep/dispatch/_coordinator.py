@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
@@ -38,11 +40,13 @@ from sweep.study import (
     OWNER_KEY,
     PackView,
     Snapshot,
+    TrialEnd,
     budget_lock,
     counts,
     fail_orphans,
     fail_stale,
     fail_trial,
+    finish_trials,
     judges_from_values,
     owner_record,
     recover_abandoned,
@@ -233,8 +237,7 @@ class Coordinator:
             slot.reply(Decision(frozenset(self._report(item))))
             self._show_slot(slot, f"epoch {item.epoch}/{self.settings.epochs}")
         elif isinstance(item, Ended):
-            for result in item.results:
-                self._finish(result)
+            self._finish(item.results)
         elif isinstance(item, JobDone):
             self._job_done(slot, "its job ended without a result")
         elif isinstance(item, JobFailed):
@@ -383,56 +386,82 @@ class Coordinator:
             self._view_read = now
         return self._view
 
-    def _finish(self, result: TrialResult) -> None:
-        run = self.running.pop(result.number, None)
-        if run is None:
+    def _finish(self, results: Sequence[TrialResult]) -> None:
+        """Record the results that came together (a pack's end) in one write."""
+        ends: list[tuple[_Running, TrialResult, TrialEnd]] = []
+        for result in results:
+            run = self.running.pop(result.number, None)
+            if run is None:
+                continue
+            self._heartbeat.remove(run.trial._trial_id)
+            attrs: dict[str, Any] = {
+                "epochs_run": result.epochs_run,
+                "train_seconds": round(result.train_seconds, 4),
+                "n_params": result.n_params,
+                "pack_size": result.pack_size,
+                **{k: v for k, v in result.metrics.items()},
+            }
+            if result.reason and result.outcome != "complete":
+                key = "fail_reason" if result.outcome == "failed" else "prune_reason"
+                attrs[key] = result.reason
+            state = _STATES.get(result.outcome, TrialState.FAIL)
+            value = result.value if state == TrialState.COMPLETE else None
+            if state == TrialState.COMPLETE and (value is None or not math.isfinite(value)):
+                state, attrs["fail_reason"] = TrialState.FAIL, f"objective value {value}"
+            ends.append((run, result, (run.trial._cached_frozen_trial, state, value, attrs)))
+        if not ends:
             return
-        trial, storage = run.trial, self.study._storage
-        self._heartbeat.remove(trial._trial_id)
-        attrs: dict[str, Any] = {
-            "epochs_run": result.epochs_run,
-            "train_seconds": round(result.train_seconds, 4),
-            "n_params": result.n_params,
-            "pack_size": result.pack_size,
-            **{k: v for k, v in result.metrics.items()},
-        }
-        if result.reason and result.outcome != "complete":
-            attrs["fail_reason" if result.outcome == "failed" else "prune_reason"] = result.reason
+        self._keep_models(ends)
         try:
-            if (
-                result.outcome == "complete"
-                and result.weights is not None
-                and self.keeper is not None
-                and result.value is not None
-                and self.keeper.wants(result.value)
-            ):
-                attrs["model_artifact"] = self.keeper.save(trial, run.task.config, result.weights)
-            write_attrs(storage, {trial._trial_id: attrs})
-            if result.outcome == "complete":
-                self.study.tell(trial, result.value, skip_if_finished=True)
-                if self.keeper is not None and result.value is not None:
-                    self.keeper.note(result.value, result.number)
-                    if "model_artifact" in attrs:
-                        self.keeper.register(result.number, attrs["model_artifact"])
-            elif result.outcome == "pruned":
-                self.study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
-            else:
-                self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-            if self._view is not None:
-                self._view.record(_finished_copy(trial, result))
+            finish_trials(self.study, [end for _, _, end in ends])
+            done = ends
         except optuna.exceptions.UpdateFinishedTrialError:
-            # Another machine judged this trial stale and failed it; its retry runs elsewhere.
-            log.warning(
-                "trial %s was finished elsewhere; its result here is dropped", result.number
+            done = []  # one of them was finished elsewhere: the others one at a time
+            for item in ends:
+                try:
+                    finish_trials(self.study, [item[2]])
+                    done.append(item)
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    # Another machine judged it stale and failed it; its retry runs there.
+                    log.warning(
+                        "trial %s was finished elsewhere; its result here is dropped",
+                        item[1].number,
+                    )
+        for run, result, (_, state, value, attrs) in done:
+            if self.keeper is not None and state == TrialState.COMPLETE:
+                assert value is not None
+                self.keeper.note(value, result.number)
+                if "model_artifact" in attrs:
+                    self.keeper.register(result.number, attrs["model_artifact"])
+            if self._view is not None:
+                self._view.record(_finished_copy(run.trial, state, value))
+            outcome = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(
+                state, "failed"
             )
+            reason = attrs.get("fail_reason", result.reason)
+            self._count(outcome, reason)
+            self.display.trial_ended(
+                result.number,
+                outcome,
+                value if outcome == "complete" else result.value,
+                describe_config(run.task.config) if outcome != "failed" else f"{reason}",
+            )
+
+    def _keep_models(self, ends: list[tuple[_Running, TrialResult, TrialEnd]]) -> None:
+        """Save the weights of complete trials that rank among the models kept; the
+        artifact's name goes into the trial's attributes."""
+        if self.keeper is None:
             return
-        self._count(result.outcome, result.reason)
-        self.display.trial_ended(
-            result.number,
-            result.outcome,
-            result.value,
-            describe_config(run.task.config) if result.outcome != "failed" else f"{result.reason}",
-        )
+        for run, result, (_, state, value, attrs) in ends:
+            if (
+                state == TrialState.COMPLETE
+                and result.weights is not None
+                and value is not None
+                and self.keeper.wants(value)
+            ):
+                attrs["model_artifact"] = self.keeper.save(
+                    run.trial, run.task.config, result.weights
+                )
 
     def _count(self, outcome: str, reason: str | None) -> None:
         if outcome == "failed":
@@ -469,8 +498,7 @@ class Coordinator:
         slot.job = None
         if job is not None:
             left = [n for n in job.numbers if n in self.running]
-            for n in left:
-                self._finish(TrialResult(number=n, outcome="failed", reason=reason))
+            self._finish([TrialResult(number=n, outcome="failed", reason=reason) for n in left])
         self._show_slot(slot, "idle")
 
     def _worker_died(self, slot: Slot, reason: str) -> None:
@@ -489,12 +517,12 @@ class Coordinator:
 _STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}
 
 
-def _finished_copy(trial: optuna.Trial, result: TrialResult) -> FrozenTrial:
+def _finished_copy(trial: optuna.Trial, state: TrialState, value: float | None) -> FrozenTrial:
     """The trial as the storage now holds it, as far as pruners read it (state, value,
     intermediate values), built without reading the storage back."""
     frozen = copy.copy(trial._cached_frozen_trial)
-    frozen.state = _STATES.get(result.outcome, TrialState.FAIL)
-    frozen.value = result.value if result.outcome == "complete" else None
+    frozen.state = state
+    frozen.value = value if state == TrialState.COMPLETE else None
     return frozen
 
 
