@@ -86,6 +86,7 @@ class _Family:
         self.steps = 0
         self.coef: dict[str, torch.Tensor] = {}
         self._buffers: list[torch.Tensor] = []
+        self._fixed: dict[str, torch.Tensor] | None = None  # see begin_step
         k = stop - start
         self.state = {s: torch.zeros((k, flat.shape[1]), device=device) for s in _STATE[name]}
 
@@ -94,20 +95,28 @@ class _Family:
         now begin at row ``start``."""
         idx = torch.tensor(keep, device=self.lr.device)
         self.lr, self.wd, self.momentum = self.lr[idx], self.wd[idx], self.momentum[idx]
+        self._fixed = None
         self.state = {s: t[idx] for s, t in self.state.items()}
         self._buffers = []
         self.start, self.stop = start, start + len(keep)
 
     def begin_step(self) -> None:
         """Count the step and compute this step's per-member coefficients (in float64,
-        like torch's Python-scalar arithmetic, then cast)."""
+        like torch's Python-scalar arithmetic, then cast). Those that change only with
+        the learning rate are kept until it changes."""
         self.steps += 1
-        c = {"lr": _b(self.lr), "neg_lr": _b(-self.lr), "wd": _b(self.wd)}
-        c["momentum"] = _b(self.momentum)
+        if self._fixed is None:
+            self._fixed = {
+                "lr": _b(self.lr),
+                "neg_lr": _b(-self.lr),
+                "wd": _b(self.wd),
+                "momentum": _b(self.momentum),
+                "decay": _b(1 - self.lr * self.wd),
+            }
+        c = dict(self._fixed)
         if self.name in ("adam", "adamw"):
             beta1, beta2 = ADAM_BETAS
             c["neg_step"] = _b(-(self.lr / (1 - beta1**self.steps)))
-            c["decay"] = _b(1 - self.lr * self.wd)
             self.bc2_sqrt = (1 - beta2**self.steps) ** 0.5
         self.coef = c
 
@@ -201,9 +210,9 @@ class StackedOptimizer:
     def set_lr(self, lrs: Sequence[float]) -> None:
         """Set each member's learning rate (row order)."""
         for fam in self.families:
-            fam.lr = torch.tensor(
-                lrs[fam.start : fam.stop], dtype=torch.float64, device=fam.lr.device
-            )
+            lr = torch.tensor(lrs[fam.start : fam.stop], dtype=torch.float64, device=fam.lr.device)
+            if not torch.equal(lr, fam.lr):  # a schedule's step: coefficients follow
+                fam.lr, fam._fixed = lr, None
 
     @torch.no_grad()
     def step(self) -> None:
