@@ -15,7 +15,9 @@ import fcntl
 import json
 import math
 import os
+import random
 import socket
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -609,6 +611,36 @@ def _vectorised_log_ndtr() -> Iterator[None]:
         _truncnorm._log_ndtr = original
 
 
+_TPE_RELATIVE_PARAMS = "tpe:relative_params:"
+
+
+def _create_trials(storage: optuna.storages.BaseStorage, study_id: int, k: int) -> list[int]:
+    """Create ``k`` running trials; their ids. On an RDB storage in one transaction,
+    each as ``RDBStorage.create_new_trial`` makes it (the study's row locked while the
+    trials are numbered), retried as it retries a deadlock."""
+    if k <= 0:
+        return []
+    backend: Any = getattr(storage, "_backend", storage)
+    if not isinstance(backend, optuna.storages.RDBStorage):
+        return [storage.create_new_trial(study_id) for _ in range(k)]
+    from optuna.storages._rdb import models
+
+    attempts = 5
+    for attempt in range(1, attempts + 1):
+        try:
+            with _rdb_session(storage) as session:
+                models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
+                return [
+                    int(backend._get_prepared_new_trial(study_id, None, session).trial_id)
+                    for _ in range(k)
+                ]
+        except optuna.exceptions.StorageInternalError:
+            if attempt == attempts:
+                raise
+            time.sleep(random.random() * 2.0)
+    raise AssertionError("not reached")
+
+
 class PackView:
     """Stands in for the study's storage while a pack of trials is asked and sampled.
 
@@ -619,7 +651,8 @@ class PackView:
     per trial, and without the parameters having to be written one commit at a time.
     Writes: sampled parameters are collected and written together by :meth:`flush`
     (one transaction for the pack); system attributes the sampler sets on the pack's
-    trials are collected in :attr:`system` for the caller's one write of attributes.
+    trials are collected in :attr:`system` for the caller's one write of attributes
+    (except TPE's note of jointly sampled parameters, see ``set_trial_system_attr``).
     Everything else goes to the storage as usual.
 
     Use (see :func:`sample_pack`)::
@@ -667,6 +700,12 @@ class PackView:
         self.params.append((trial_id, param_name, param_value_internal, distribution))
 
     def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        if key.startswith(_TPE_RELATIVE_PARAMS):
+            # TPE notes a trial's jointly sampled parameters for other processes to read
+            # before the trial has suggested them all. A pack's parameters are written
+            # together before anyone can see its trials, so the note says nothing new,
+            # and TPE would parse it back for every trial at every later sample.
+            return
         self.system.setdefault(trial_id, {})[key] = value
 
     # -- the pack -----------------------------------------------------------------------------
@@ -688,8 +727,7 @@ class PackView:
                 continue
             if taken:
                 asked.append(trial._trial_id)
-        while len(asked) - start < k:
-            asked.append(self.storage.create_new_trial(self.study_id))
+        asked.extend(_create_trials(self.storage, self.study_id, k - (len(asked) - start)))
         # One read for the pack's new trials, which Trial() would otherwise read one by one.
         self.trials = {
             t.number: t for t in self.storage.get_all_trials(self.study_id, deepcopy=False)

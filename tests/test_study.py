@@ -110,6 +110,7 @@ def test_a_packs_parameters_are_written_together(storage) -> None:
     stored = study.get_trials()
     assert [t.params for t in stored] == [t.params for t in trials]
     assert [t.state for t in stored] == [TrialState.RUNNING] * 3
+    assert [t.number for t in stored] == [0, 1, 2]
     assert [c.depth for c in configs] == [t.params["depth"] for t in trials]
     assert view.params == []
 
