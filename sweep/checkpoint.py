@@ -167,10 +167,13 @@ class ModelKeeper:
             )
         return artifact_id
 
-    def register(self, number: int, artifact_id: str) -> None:
-        """Record a saved model in the study and remove models that left the top ``keep``."""
+    def register(self, saved: dict[int, str]) -> None:
+        """Record saved models (trial number -> artifact id) in the study, in one write,
+        and remove models that left the top ``keep``."""
+        if not saved:
+            return
         models = {int(k): v for k, v in self.study.user_attrs.get(MODELS_KEY, {}).items()}
-        models[number] = artifact_id
+        models.update(saved)
         self._known = self._ranked()
         top = {n for _, n in self._known[: self.keep]}
         for n in [n for n in models if n not in top]:

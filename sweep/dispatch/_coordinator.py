@@ -427,12 +427,15 @@ class Coordinator:
                         "trial %s was finished elsewhere; its result here is dropped",
                         item[1].number,
                     )
+        if self.keeper is not None:
+            saved: dict[int, str] = {}
+            for _, result, (_, state, value, attrs) in done:
+                if state == TrialState.COMPLETE and value is not None:
+                    self.keeper.note(value, result.number)
+                    if "model_artifact" in attrs:
+                        saved[result.number] = attrs["model_artifact"]
+            self.keeper.register(saved)
         for run, result, (_, state, value, attrs) in done:
-            if self.keeper is not None and state == TrialState.COMPLETE:
-                assert value is not None
-                self.keeper.note(value, result.number)
-                if "model_artifact" in attrs:
-                    self.keeper.register(result.number, attrs["model_artifact"])
             if self._view is not None:
                 self._view.record(_finished_copy(run.trial, state, value))
             outcome = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(

@@ -87,7 +87,7 @@ def kept(tmp_path_factory: pytest.TempPathFactory):
         torch.save(model.state_dict(), buffer)
         artifact = keeper.save(trial, config, buffer.getvalue())
         study.tell(trial, 0.5)
-        keeper.register(trial.number, artifact)
+        keeper.register({trial.number: artifact})
         out[data.task] = (sweep.open_study(spec.name, url), model, data)
     return out
 
