@@ -461,9 +461,9 @@ def write_attrs(
 
 
 def write_intermediate(
-    storage: optuna.storages.BaseStorage, step: int, values: dict[int, float]
+    storage: optuna.storages.BaseStorage, values: dict[int, dict[int, float]]
 ) -> None:
-    """Record one step's intermediate value of several running trials (trial id -> value)
+    """Record intermediate values of several running trials (trial id -> step -> value)
     in one transaction: a pack reports all its members after each epoch.
 
     On an RDB storage this is one query for the trials' states and one multi-row insert,
@@ -472,8 +472,9 @@ def write_intermediate(
 
     Raises:
         optuna.exceptions.UpdateFinishedTrialError: one of the trials is finished (another
-            machine failed it as stale); nothing of the step is written then.
+            machine failed it as stale); nothing is written then.
     """
+    values = {trial_id: steps for trial_id, steps in values.items() if steps}
     if not values:
         return
     backend = getattr(storage, "_backend", storage)
@@ -484,22 +485,24 @@ def write_intermediate(
         with _rdb_session(storage) as session:
             _check_all_running(session, set(values))
             rows = []
-            for trial_id, value in values.items():
-                stored, kind = table.intermediate_value_to_stored_repr(value)
-                rows.append(
-                    {
-                        "trial_id": trial_id,
-                        "step": step,
-                        "intermediate_value": stored,
-                        "intermediate_value_type": kind,
-                    }
-                )
+            for trial_id, steps in values.items():
+                for step, value in steps.items():
+                    stored, kind = table.intermediate_value_to_stored_repr(value)
+                    rows.append(
+                        {
+                            "trial_id": trial_id,
+                            "step": step,
+                            "intermediate_value": stored,
+                            "intermediate_value_type": kind,
+                        }
+                    )
             session.execute(sqlalchemy.insert(table), rows)
         return
     for trial_id in values:
         _check_running(trial_id, storage.get_trial(trial_id).state)
-    for trial_id, value in values.items():
-        storage.set_trial_intermediate_value(trial_id, step, value)
+    for trial_id, steps in values.items():
+        for step, value in steps.items():
+            storage.set_trial_intermediate_value(trial_id, step, value)
 
 
 # A trial's end as the coordinator records it: the trial as it knows it (intermediate

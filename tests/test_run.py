@@ -31,7 +31,9 @@ def test_a_small_sweep_completes_and_persists(study_file: Path, sqlite_url: str)
     for t in finished:
         assert set(t.user_attrs["config"]) >= {"widths", "activation", "loss", "optimizer", "lr"}
         assert t.user_attrs["device"] == "cpu" and t.user_attrs["epochs_run"] >= 1
-        assert t.intermediate_values  # the per-epoch validation metric
+        # The per-epoch validation metric, every epoch run (held back while the trial
+        # runs, written before its end).
+        assert sorted(t.intermediate_values) == list(range(1, t.user_attrs["epochs_run"] + 1))
     done = [t for t in finished if t.state == TrialState.COMPLETE]
     assert done and all(0.0 <= t.value <= 1.0 for t in done)
     assert all({"val_accuracy", "test_accuracy", "train_loss"} <= set(t.user_attrs) for t in done)

@@ -31,9 +31,10 @@ def storage(request: pytest.FixtureRequest, tmp_path) -> optuna.storages.BaseSto
 def test_one_step_of_several_trials_is_written_together(storage) -> None:
     study = optuna.create_study(storage=storage, study_name="s")
     trials = [study.ask() for _ in range(3)]
-    write_intermediate(storage, 4, {t._trial_id: 0.5 + i for i, t in enumerate(trials)})
+    write_intermediate(storage, {t._trial_id: {4: 0.5 + i} for i, t in enumerate(trials)})
+    write_intermediate(storage, {trials[0]._trial_id: {5: 0.25, 6: 0.125}})  # steps held back
     got = {t.number: t.intermediate_values for t in study.get_trials()}
-    assert got == {0: {4: 0.5}, 1: {4: 1.5}, 2: {4: 2.5}}
+    assert got == {0: {4: 0.5, 5: 0.25, 6: 0.125}, 1: {4: 1.5}, 2: {4: 2.5}}
 
 
 def test_a_finished_trial_in_the_step_writes_nothing(storage) -> None:
@@ -41,7 +42,7 @@ def test_a_finished_trial_in_the_step_writes_nothing(storage) -> None:
     running, finished = study.ask(), study.ask()
     study.tell(finished, state=TrialState.FAIL)
     with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
-        write_intermediate(storage, 0, {running._trial_id: 1.0, finished._trial_id: 2.0})
+        write_intermediate(storage, {running._trial_id: {0: 1.0}, finished._trial_id: {0: 2.0}})
     assert all(t.intermediate_values == {} for t in study.get_trials())
 
 

@@ -62,6 +62,10 @@ log = logging.getLogger("sweep")
 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
 
 
+# Seconds an epoch's values may wait to be written with later ones (see _record_step).
+_HOLD_STEPS = 0.25
+
+
 class TooManyFailures(SweepError):
     """Trials keep failing: the sweep stops instead of burning its time."""
 
@@ -159,6 +163,8 @@ class Coordinator:
         self._heartbeat = _Heartbeat(study._storage, heartbeat)
         self._view: Snapshot | None = None  # what the pruner sees; see _report
         self._distributions: dict[str, Any] = {}  # see PackView
+        self._steps: dict[int, dict[int, float]] = {}  # epoch values held back; _record_step
+        self._steps_written = time.monotonic()
         self._view_read = 0.0
 
     # -- the loop ---------------------------------------------------------------------------
@@ -351,32 +357,50 @@ class Coordinator:
     def _record_step(
         self, epoch: int, runs: dict[int, _Running], values: dict[int, float]
     ) -> set[int]:
-        """Write one epoch's values in one transaction. Returns the trials that another
-        machine finished meanwhile (failed as stale): they stop here and are dropped."""
+        """Note one epoch's values and write them, with any held back, in one transaction.
+        Returns the trials that another machine finished meanwhile (failed as stale): they
+        stop here and are dropped.
+
+        When the pruner judges from values (median, percentile), the trials it judges are
+        this coordinator's own objects, so the writes are held back for up to
+        ``_HOLD_STEPS`` seconds, and written before a trial's end is recorded: a live
+        report or another machine sees a trial's curve that late at most. Pruners that
+        read the study afresh (successive halving, Hyperband) get every epoch written
+        at once.
+        """
+        for n, run in runs.items():
+            known = run.trial._cached_frozen_trial.intermediate_values
+            if epoch not in known:  # as Trial.report: a step already recorded is kept
+                known[epoch] = values[n]
+                self._steps.setdefault(n, {})[epoch] = values[n]
+        hold = judges_from_values(self.study.pruner)
+        if hold and time.monotonic() - self._steps_written < _HOLD_STEPS:
+            return set()
+        self._steps_written = time.monotonic()
+        return self._write_steps(list(self._steps))
+
+    def _write_steps(self, numbers: list[int]) -> set[int]:
+        """Write the held-back values of trials ``numbers`` (one transaction, or one per
+        trial when one of them was finished elsewhere); returns those finished elsewhere."""
         storage = self.study._storage
-        ids = {n: run.trial._trial_id for n, run in runs.items()}
-        # As Trial.report: a step already recorded is not written again.
-        fresh = [
-            n
-            for n, run in runs.items()
-            if epoch not in run.trial._cached_frozen_trial.intermediate_values
-        ]
+        held = {n: self._steps.pop(n) for n in numbers if n in self._steps}
+        pending = {n: steps for n, steps in held.items() if n in self.running}
+        if not pending:
+            return set()
+        ids = {n: self.running[n].trial._trial_id for n in pending}
         gone: set[int] = set()
         try:
-            write_intermediate(storage, epoch, {ids[n]: values[n] for n in fresh})
+            write_intermediate(storage, {ids[n]: steps for n, steps in pending.items()})
         except optuna.exceptions.UpdateFinishedTrialError:
-            for n in fresh:
+            for n, steps in pending.items():
                 try:
-                    write_intermediate(storage, epoch, {ids[n]: values[n]})
+                    write_intermediate(storage, {ids[n]: steps})
                 except optuna.exceptions.UpdateFinishedTrialError:
                     gone.add(n)
-        for n, run in runs.items():
-            if n in gone:
-                del self.running[n]
-                self._heartbeat.remove(ids[n])
-                log.warning("trial %s was finished elsewhere; it stops here", n)
-            elif n in fresh:
-                run.trial._cached_frozen_trial.intermediate_values[epoch] = values[n]
+        for n in gone:
+            del self.running[n]
+            self._heartbeat.remove(ids[n])
+            log.warning("trial %s was finished elsewhere; it stops here", n)
         return gone
 
     def _pruning_view(self) -> Snapshot:
@@ -388,6 +412,7 @@ class Coordinator:
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
         """Record the results that came together (a pack's end) in one write."""
+        self._write_steps([r.number for r in results])
         ends: list[tuple[_Running, TrialResult, TrialEnd]] = []
         for result in results:
             run = self.running.pop(result.number, None)
@@ -481,6 +506,10 @@ class Coordinator:
             setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
 
     def _fail_running(self, numbers: list[int], reason: str, *, retry: bool) -> None:
+        try:  # what the trials reported goes into their history first
+            self._write_steps(numbers)
+        except Exception as e:  # the storage itself may be what failed
+            log.warning("held-back epoch values were not written: %s", e)
         for number in numbers:
             run = self.running.pop(number, None)
             if run is None:
