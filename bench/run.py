@@ -13,6 +13,8 @@ batch size 64, sampler, pruner and seed):
   packed          sweep, trials trained together in packs (pack auto), one process
   packed-workers  packs on one worker process per core
 
+Each run is its own Python process (so no mode inherits another's imports, caches or
+heap), timed inside that process; the modes are interleaved over the repeats.
 For each mode it prints trials per minute (median of the repeats), the ratio to
 the baseline's median, the best objective value (median of the repeats), and for
 sweep the coordinator's share of wall time (sampler, storage and dispatch; on
@@ -25,7 +27,9 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,6 +113,52 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, n_train: 
     )
 
 
+def measure(spec, mode: str, trials: int, repeat: int, devices: str) -> Row:
+    """One run of one mode, in this process."""
+    data = load_data(spec.data)
+    if mode != "baseline":
+        return run_sweep(spec, mode, trials, repeat, devices, len(data.x_train))
+    torch.set_num_threads(available_cores())
+    wall, best, n, flops = run_baseline(
+        data,
+        n_trials=trials,
+        epochs=spec.train.epochs,
+        seed=spec.study.seed,
+        startup=spec.study.sampler_startup,
+        pruner_startup=spec.study.pruner_startup,
+        pruner_warmup=spec.study.pruner_warmup,
+        depth_range=(spec.space.depth.low, spec.space.depth.high),
+        width_range=(spec.space.width.low, spec.space.width.high),
+        sampler=spec.study.sampler,
+        pruner=spec.study.pruner,
+    )
+    return Row(mode, repeat, n, wall, 60 * n / wall, best, useful_gflops=flops / wall / 1e9)
+
+
+def measure_apart(args: argparse.Namespace, mode: str, repeat: int) -> Row:
+    """One run of one mode in a fresh Python process, so that no mode inherits another's
+    state (imports, caches, a heap grown by earlier runs). The time counted is the run's
+    own, measured inside that process, not its start-up."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--one",
+        mode,
+        "--repeat",
+        str(repeat),
+        "--study",
+        args.study,
+        "--trials",
+        str(args.trials),
+        "--devices",
+        args.devices,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: {mode} failed (exit {done.returncode}):\n{done.stderr}")
+    return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="sweep against a plain Optuna loop")
     parser.add_argument("--study", default=str(HERE / "bench.toml"))
@@ -123,35 +173,21 @@ def main() -> int:
         metavar="N",
         help="instead: N short trials packed, and the coordinator's share",
     )
+    parser.add_argument("--one", default="", help=argparse.SUPPRESS)  # see measure_apart
+    parser.add_argument("--repeat", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     spec = sweep.load_spec(args.study)
     if args.overhead:
         return overhead(spec, args.overhead, args.devices)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if args.one:
+        row = measure(spec, args.one, args.trials, args.repeat, args.devices)
+        print(json.dumps(dataclasses.asdict(row)))
+        return 0
     rows: list[Row] = []
-    data = load_data(spec.data)
     for repeat in range(args.repeats):
         for mode in modes:  # interleaved, so drift on the machine hits every mode alike
-            if mode == "baseline":
-                torch.set_num_threads(available_cores())
-                wall, best, n, flops = run_baseline(
-                    data,
-                    n_trials=args.trials,
-                    epochs=spec.train.epochs,
-                    seed=spec.study.seed,
-                    startup=spec.study.sampler_startup,
-                    pruner_startup=spec.study.pruner_startup,
-                    pruner_warmup=spec.study.pruner_warmup,
-                    depth_range=(spec.space.depth.low, spec.space.depth.high),
-                    width_range=(spec.space.width.low, spec.space.width.high),
-                    sampler=spec.study.sampler,
-                    pruner=spec.study.pruner,
-                )
-                row = Row(
-                    mode, repeat, n, wall, 60 * n / wall, best, useful_gflops=flops / wall / 1e9
-                )
-            else:
-                row = run_sweep(spec, mode, args.trials, repeat, args.devices, len(data.x_train))
+            row = measure_apart(args, mode, repeat)
             rows.append(row)
             print(
                 f"  repeat {repeat + 1} {mode:15s} {row.trials_per_minute:9.1f} trials/min"

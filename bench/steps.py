@@ -1,11 +1,16 @@
 """Training-step cost of one trial alone against packs of K, side by side in one process.
 
     python bench/steps.py [--repeats 5] [--threads N]
+    python bench/steps.py --grid        # the measurements behind the pack grouping costs
 
 Trains, on the bench study's data (moons, 600 training points, batch 64, 20 epochs),
 K small networks (one hidden layer of 8 units) alone and as one pack, both equal
 (ReLU, BCE, Adam) and mixed (four activations, three losses, six optimizers). Prints
 the median time per step, per trial-step, and the ratio of alone to packed.
+
+With ``--grid``: one step (batch 64) of packs of K in {2, 6, 16} equal or mixed
+networks at depths 1-4 and widths 8-256, against one such network alone: the
+numbers ``_STEP_COST`` in ``sweep/dispatch/_devices.py`` is fitted to.
 """
 
 from __future__ import annotations
@@ -29,11 +34,11 @@ LOSSES = ["bce", "mse", "quartic"]
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"]
 
 
-def config(i: int, mixed: bool) -> TrialConfig:
+def config(i: int, mixed: bool, widths: tuple[int, ...] = (8,)) -> TrialConfig:
     act = ACTIVATIONS[i % 4] if mixed else "relu"
     opt = OPTIMIZERS[i % 6] if mixed else "adam"
     return TrialConfig(
-        widths=(8,),
+        widths=widths,
         activation=act,
         loss=LOSSES[i % 3] if mixed else "bce",
         optimizer=opt,
@@ -55,15 +60,50 @@ def seconds(tasks: list[TrialTask], data, settings: TrainSettings) -> float:
             return time.perf_counter() - start
 
 
+def step_ms(tasks: list[TrialTask], data, settings: TrainSettings, n: int = 30) -> float:
+    """Mean milliseconds of ``n`` steps on one batch, after three to warm up."""
+    runner = make_runner(tasks, data.n_features, data.n_outputs, settings, torch.device("cpu"))
+    runner.start_epoch(0)
+    idx = runner.batch_order(len(data.x_train))[:, :64]
+    x, y = data.x_train[idx], data.y_train[idx]
+    for _ in range(3):
+        runner.step(x, y)
+    start = time.perf_counter()
+    for _ in range(n):
+        runner.step(x, y)
+    return 1000 * (time.perf_counter() - start) / n
+
+
+def grid(data, settings: TrainSettings) -> None:
+    print(f"{'depth':>6s}{'width':>6s}{'K':>4s}{'kind':>7s}{'ms/step':>9s}{'alone ms':>10s}")
+    for depth in (1, 2, 3, 4):
+        for width in (8, 32, 128, 256):
+            widths = (width,) * depth
+            alone = statistics.median(
+                step_ms([TrialTask(i, config(i, True, widths), i)], data, settings)
+                for i in range(6)
+            )
+            for k in (2, 6, 16):
+                for mixed in (False, True):
+                    tasks = [TrialTask(i, config(i, mixed, widths), i) for i in range(k)]
+                    ms = step_ms(tasks, data, settings)
+                    kind = "mixed" if mixed else "equal"
+                    print(f"{depth:6d}{width:6d}{k:4d}{kind:>7s}{ms:9.3f}{alone:10.3f}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="step cost alone against packed")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--grid", action="store_true", help="the grouping cost grid instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     spec = sweep.load_spec(HERE / "bench.toml")
     data = load_data(spec.data)
     settings = TrainSettings(task="binary", epochs=spec.train.epochs)
+    if args.grid:
+        grid(data, settings)
+        return 0
     steps = spec.train.epochs * -(-len(data.x_train) // 64)
     print(f"{steps} steps per trial, {args.threads} threads, torch {torch.__version__}")
     print(f"{'pack':14s}{'K':>4s}{'ms/step':>10s}{'ms/trial-step':>15s}{'x alone':>9s}")

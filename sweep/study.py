@@ -447,8 +447,7 @@ def write_attrs(
                     if beats.where_trial_id(trial_id, session) is None:
                         session.add(beats(trial_id=trial_id))
         return
-    for trial_id in {*user, *system}:
-        _check_running(trial_id, storage.get_trial(trial_id).state)
+    _check_stored_running(storage, {*user, *system})
     for trial_id, attrs in user.items():
         for key, value in attrs.items():
             storage.set_trial_user_attr(trial_id, key, value)
@@ -498,8 +497,7 @@ def write_intermediate(
                     )
             session.execute(sqlalchemy.insert(table), rows)
         return
-    for trial_id in values:
-        _check_running(trial_id, storage.get_trial(trial_id).state)
+    _check_stored_running(storage, set(values))
     for trial_id, steps in values.items():
         for step, value in steps.items():
             storage.set_trial_intermediate_value(trial_id, step, value)
@@ -544,8 +542,7 @@ def finish_trials(study: optuna.Study, ends: list[TrialEnd]) -> None:
         if isinstance(backend, optuna.storages.RDBStorage):
             _finish_rdb(storage, records)
         else:
-            for frozen, *_ in records:
-                _check_running(frozen._trial_id, storage.get_trial(frozen._trial_id).state)
+            _check_stored_running(storage, {f._trial_id for f, *_ in records})
             write_attrs(storage, {f._trial_id: a for f, _, _, a in records if a})
             for frozen, state, values, _ in records:
                 storage.set_trial_state_values(frozen._trial_id, state, values)
@@ -647,18 +644,19 @@ def _create_trials(storage: optuna.storages.BaseStorage, study_id: int, k: int) 
 class PackView:
     """Stands in for the study's storage while a pack of trials is asked and sampled.
 
-    Reads: the study is read once, when the pack's trials are created; the pack's own
-    trials are seen as sampled so far. With the constant liar, TPE reads the storage for every
-    trial it samples, to treat running trials as observations; through this view each
-    member sees the members sampled before it (with their parameters) without a read
-    per trial, and without the parameters having to be written one commit at a time.
+    Reads: the study is read once, when the pack's trials are created, and the pack's
+    own trials are seen as sampled so far. With the constant liar, TPE reads the
+    storage for every trial it samples, to count running trials as observations;
+    through this view each member sees the members sampled before it (with their
+    parameters) without a read per trial, and without the parameters having to be
+    written one commit at a time.
     Writes: sampled parameters are collected and written together by :meth:`flush`
     (one transaction for the pack); system attributes the sampler sets on the pack's
     trials are collected in :attr:`system` for the caller's one write of attributes
     (except TPE's note of jointly sampled parameters, see ``set_trial_system_attr``).
     Everything else goes to the storage as usual.
 
-    Use (see :func:`sample_pack`)::
+    Use (as the coordinator does)::
 
         view = PackView(study, distributions)
         view.ask(k, asked)               # pop waiting trials, create the rest
@@ -847,6 +845,12 @@ def _upsert_attrs(session: Any, model: Any, attrs: dict[int, dict[str, Any]]) ->
                 rows.append({"trial_id": trial_id, "key": key, "value_json": json.dumps(value)})
     if rows:
         session.execute(sqlalchemy.insert(model), rows)
+
+
+def _check_stored_running(storage: optuna.storages.BaseStorage, trial_ids: set[int]) -> None:
+    """As ``_check_all_running``, for a storage that is not an RDB one."""
+    for trial_id in trial_ids:
+        _check_running(trial_id, storage.get_trial(trial_id).state)
 
 
 def _check_running(trial_id: int, state: TrialState) -> None:

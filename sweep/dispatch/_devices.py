@@ -160,7 +160,7 @@ def memory_budget(device: str, slots_on_device: int) -> float:
 
 
 # Cost of one training step (seconds), measured on this project's 2-core CPU with
-# batch 64 (the grid in ``bench/steps.py --grid``): a pack pays a fixed overhead per
+# batch 64 (``python bench/steps.py --grid``): a pack pays a fixed overhead per
 # step, more for each further optimizer family, activation and loss among its members
 # (each adds operations of its own), plus a cost per padded parameter per member; a
 # trial alone pays its own fixed overhead and a cost per parameter. On a GPU the
