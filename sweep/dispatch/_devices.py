@@ -164,8 +164,8 @@ def memory_budget(device: str, slots_on_device: int) -> float:
 # step, more for each further optimizer family, activation and loss among its members
 # (each adds operations of its own), plus a cost per padded parameter per member; a
 # trial alone pays its own fixed overhead and a cost per parameter. On a GPU the
-# fixed overhead (kernel launches) dominates. Only the ratios matter: they decide
-# what to pack.
+# fixed overhead (kernel launches) dominates; the CUDA figures are estimates that no
+# GPU has measured yet. Only the ratios matter: they decide what to pack.
 _STEP_COST = {
     "cpu": {
         "pack": 6e-4,
