@@ -140,8 +140,10 @@ def auto_pack_size(
     flops = 6.0 * batch * params
     by_compute = _TARGET_FLOPS[kind] / max(flops, 1.0)
     big_params, big_units, big_batch = _network(space, n_inputs, n_outputs, _largest)
+    # Per parameter: itself, its gradient, up to two optimizer states and three reused
+    # temporaries of the optimizer step (float32).
     per_trial = 4.0 * (
-        6 * big_params + 12 * min(big_batch, n_train) * big_units + big_batch * n_inputs
+        7 * big_params + 12 * min(big_batch, n_train) * big_units + big_batch * n_inputs
     )
     by_memory = memory_bytes / per_trial
     return int(max(1, min(_MAX_PACK[kind], by_compute, by_memory)))
