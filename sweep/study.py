@@ -747,9 +747,7 @@ class PackView:
             with _vectorised_log_ndtr():
                 for trial_id in trial_ids:
                     trial = optuna.Trial(study, trial_id)
-                    frozen = trial._cached_frozen_trial
-                    if frozen.state == TrialState.WAITING:  # taken above; the cache lags
-                        frozen.state = TrialState.RUNNING
+                    frozen = trial._cached_frozen_trial  # read after ask(): RUNNING
                     self.trials[frozen.number] = frozen  # filled in as it is sampled
                     trials.append(trial)
                     configs.append(sample_config(space, trial))

@@ -165,6 +165,7 @@ class Coordinator:
         self._distributions: dict[str, Any] = {}  # see PackView
         self._steps: dict[int, dict[int, float]] = {}  # epoch values held back; _record_step
         self._steps_written = time.monotonic()
+        self._hold_steps = judges_from_values(study.pruner)  # see _record_step
         self._view_read = 0.0
 
     # -- the loop ---------------------------------------------------------------------------
@@ -373,8 +374,7 @@ class Coordinator:
             if epoch not in known:  # as Trial.report: a step already recorded is kept
                 known[epoch] = values[n]
                 self._steps.setdefault(n, {})[epoch] = values[n]
-        hold = judges_from_values(self.study.pruner)
-        if hold and time.monotonic() - self._steps_written < _HOLD_STEPS:
+        if self._hold_steps and time.monotonic() - self._steps_written < _HOLD_STEPS:
             return set()
         self._steps_written = time.monotonic()
         return self._write_steps(list(self._steps))
