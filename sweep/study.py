@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
@@ -34,6 +33,7 @@ from sweep.errors import ConfigError, StudyNotFoundError
 from sweep.metrics import Objective, objective_for
 from sweep.space import TrialConfig, sample_config
 from sweep.storage import sqlite_path
+from sweep.tpe import TPESampler
 
 SPEC_KEY = "sweep.spec"
 FINGERPRINT_KEY = "sweep.fingerprint"
@@ -57,10 +57,9 @@ def build_sampler(section: StudySection, *, offset: int = 0) -> optuna.samplers.
     if section.sampler == "qmc":
         return optuna.samplers.QMCSampler(seed=section.seed, scramble=True)
     # constant_liar: trials still running count as (bad) observations, so parallel
-    # workers and packs do not all explore the same point.
-    return optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=section.sampler_startup, constant_liar=True
-    )
+    # workers and packs do not all explore the same point. sweep's TPE draws what Optuna's
+    # does, keeping what it works out from each finished trial (see sweep/tpe.py).
+    return TPESampler(seed=seed, n_startup_trials=section.sampler_startup, constant_liar=True)
 
 
 def build_pruner(section: StudySection, epochs: int) -> optuna.pruners.BasePruner:
@@ -587,30 +586,6 @@ def _finish_rdb(
             session.execute(sqlalchemy.insert(models.TrialValueModel), rows)
 
 
-@contextmanager
-def _vectorised_log_ndtr() -> Iterator[None]:
-    """While a pack is sampled, TPE's log of the normal CDF (for its truncated-normal
-    kernels) is SciPy's vectorised ``log_ndtr`` instead of Optuna's element-by-element
-    Python loop, which is most of TPE's time once a study holds hundreds of trials.
-    They agree to 4e-13 in absolute terms (``tests/test_study.py``). Outside a pack's
-    sampling, and where either is missing, Optuna's own runs."""
-    try:
-        from optuna.samplers._tpe import _truncnorm
-        from scipy.special import log_ndtr
-    except ImportError:  # pragma: no cover - both ship with sweep's dependencies
-        yield
-        return
-    original = getattr(_truncnorm, "_log_ndtr", None)
-    if original is None:  # pragma: no cover - another Optuna
-        yield
-        return
-    _truncnorm._log_ndtr = lambda a: log_ndtr(np.asarray(a, dtype=float))
-    try:
-        yield
-    finally:
-        _truncnorm._log_ndtr = original
-
-
 _TPE_RELATIVE_PARAMS = "tpe:relative_params:"
 
 
@@ -744,13 +719,12 @@ class PackView:
         study._storage = self  # type: ignore[assignment]  # what the sampler reads
         study._thread_local.cached_all_trials = None
         try:
-            with _vectorised_log_ndtr():
-                for trial_id in trial_ids:
-                    trial = optuna.Trial(study, trial_id)
-                    frozen = trial._cached_frozen_trial  # read after ask(): RUNNING
-                    self.trials[frozen.number] = frozen  # filled in as it is sampled
-                    trials.append(trial)
-                    configs.append(sample_config(space, trial))
+            for trial_id in trial_ids:
+                trial = optuna.Trial(study, trial_id)
+                frozen = trial._cached_frozen_trial  # read after ask(): RUNNING
+                self.trials[frozen.number] = frozen  # filled in as it is sampled
+                trials.append(trial)
+                configs.append(sample_config(space, trial))
         finally:
             study._storage = self.storage
             study._thread_local.cached_all_trials = None

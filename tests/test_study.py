@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -242,20 +241,3 @@ def test_the_ends_of_trials_write_nothing_when_one_is_finished(storage) -> None:
         finish_trials(study, ends)
     first = study.get_trials()[0]
     assert (first.state, first.user_attrs) == (TrialState.RUNNING, {})
-
-
-def test_tpe_normal_cdf_while_a_pack_is_sampled_agrees_with_optunas() -> None:
-    from optuna.samplers._tpe import _truncnorm
-
-    from sweep.study import _vectorised_log_ndtr
-
-    points = np.concatenate([np.linspace(-60, 60, 4001), np.array([-1e3, -30.5, 0.0, 5.99, 6.01])])
-    original = _truncnorm._log_ndtr
-    own = original(points)
-    with _vectorised_log_ndtr():
-        assert _truncnorm._log_ndtr is not original  # SciPy's, while a pack is sampled
-        fast = _truncnorm._log_ndtr(points)
-    assert _truncnorm._log_ndtr is original
-    np.testing.assert_allclose(fast, own, rtol=1e-7, atol=4e-13)
-    restored = _truncnorm._log_ndtr(points)
-    np.testing.assert_array_equal(restored, own)
