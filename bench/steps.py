@@ -4,7 +4,9 @@
     python bench/steps.py --grid        # the measurements behind the pack grouping costs
 
 Trains, on the bench study's data (moons, 600 training points, batch 64, 20 epochs),
-K small networks (one hidden layer of 8 units) alone and as one pack, both equal
+small networks (one hidden layer of 8 units) alone (an ``nn.Module`` and a
+``torch.optim`` optimizer, as sweep trains a trial whose optimizer has no stacked
+form) and as packs of K = 1, 5 and 25 (as sweep trains every other trial), both equal
 (ReLU, BCE, Adam) and mixed (four activations, three losses, six optimizers). Prints
 the median time per step, per trial-step, and the ratio of alone to packed.
 
@@ -26,7 +28,7 @@ import torch
 import sweep
 from sweep.data import load_data
 from sweep.space import TrialConfig
-from sweep.train import TrainSettings, TrialTask, make_runner, train
+from sweep.train import ModuleRunner, TrainSettings, TrialTask, make_runner, train
 
 HERE = Path(__file__).resolve().parent
 ACTIVATIONS = ["relu", "tanh", "split", "sum"]
@@ -49,8 +51,18 @@ def config(i: int, mixed: bool, widths: tuple[int, ...] = (8,)) -> TrialConfig:
     )
 
 
-def seconds(tasks: list[TrialTask], data, settings: TrainSettings) -> float:
-    runner = make_runner(tasks, data.n_features, data.n_outputs, settings, torch.device("cpu"))
+def runner_for(tasks: list[TrialTask], data, settings: TrainSettings, alone: bool):
+    """``alone``: the one trial as an ``nn.Module`` with a ``torch.optim`` optimizer;
+    else as sweep trains them (a pack, of one too)."""
+    cpu = torch.device("cpu")
+    if alone:
+        (task,) = tasks
+        return ModuleRunner(task, data.n_features, data.n_outputs, settings, cpu)
+    return make_runner(tasks, data.n_features, data.n_outputs, settings, cpu)
+
+
+def seconds(tasks: list[TrialTask], data, settings: TrainSettings, alone: bool = False) -> float:
+    runner = runner_for(tasks, data, settings, alone)
     start = time.perf_counter()
     gen = train(runner, data, settings)
     while True:
@@ -60,9 +72,11 @@ def seconds(tasks: list[TrialTask], data, settings: TrainSettings) -> float:
             return time.perf_counter() - start
 
 
-def step_ms(tasks: list[TrialTask], data, settings: TrainSettings, n: int = 30) -> float:
+def step_ms(
+    tasks: list[TrialTask], data, settings: TrainSettings, alone: bool = False, n: int = 30
+) -> float:
     """Mean milliseconds of ``n`` steps on one batch, after three to warm up."""
-    runner = make_runner(tasks, data.n_features, data.n_outputs, settings, torch.device("cpu"))
+    runner = runner_for(tasks, data, settings, alone)
     runner.start_epoch(0)
     idx = runner.batch_order(len(data.x_train))[:, :64]
     x, y = data.x_train[idx], data.y_train[idx]
@@ -80,7 +94,7 @@ def grid(data, settings: TrainSettings) -> None:
         for width in (8, 32, 128, 256):
             widths = (width,) * depth
             alone = statistics.median(
-                step_ms([TrialTask(i, config(i, True, widths), i)], data, settings)
+                step_ms([TrialTask(i, config(i, True, widths), i)], data, settings, alone=True)
                 for i in range(6)
             )
             for k in (2, 6, 16):
@@ -108,15 +122,18 @@ def main() -> int:
     print(f"{steps} steps per trial, {args.threads} threads, torch {torch.__version__}")
     print(f"{'pack':14s}{'K':>4s}{'ms/step':>10s}{'ms/trial-step':>15s}{'x alone':>9s}")
     for mixed in (False, True):
+        name = "mixed" if mixed else "equal"
         alone_ms = None
-        for k in (1, 5, 25):
-            tasks = [TrialTask(i, config(i, mixed), i) for i in range(k)]
-            t = statistics.median(seconds(tasks, data, settings) for _ in range(args.repeats))
-            per_trial = 1000 * t / steps / k
+        for k in (0, 1, 5, 25):  # 0: the one trial alone
+            tasks = [TrialTask(i, config(i, mixed), i) for i in range(max(k, 1))]
+            t = statistics.median(
+                seconds(tasks, data, settings, alone=k == 0) for _ in range(args.repeats)
+            )
+            per_trial = 1000 * t / steps / len(tasks)
             alone_ms = alone_ms if alone_ms is not None else per_trial
-            name = "mixed" if mixed else "equal"
+            what = f"{name} alone" if k == 0 else f"{name} pack"
             print(
-                f"{name:14s}{k:4d}{1000 * t / steps:10.3f}{per_trial:15.3f}"
+                f"{what:14s}{len(tasks):4d}{1000 * t / steps:10.3f}{per_trial:15.3f}"
                 f"{alone_ms / per_trial:8.1f}x"
             )
     return 0

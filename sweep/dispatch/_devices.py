@@ -164,8 +164,10 @@ def memory_budget(device: str, slots_on_device: int) -> float:
 # Cost of one training step (seconds), measured on this project's 2-core CPU with
 # batch 64 (``python bench/steps.py --grid``): a pack pays a fixed overhead per
 # step, more for each further optimizer family, activation and loss among its members
-# (each adds operations of its own), plus a cost per padded parameter per member; a
-# trial alone pays its own fixed overhead and a cost per parameter. On a GPU the
+# (each adds operations of its own), plus a cost per padded parameter per member (a
+# packable trial on its own is a pack of one); a trial alone (an optimizer without a
+# stacked form: nn.Module and torch.optim) pays its own fixed overhead and a cost per
+# parameter. On a GPU the
 # fixed overhead (kernel launches) dominates; the CUDA figures are estimates that no
 # GPU has measured yet. Only the ratios matter: they decide what to pack.
 _STEP_COST = {
@@ -191,7 +193,7 @@ def _params(widths: Sequence[int], n_inputs: int, n_outputs: int) -> int:
 def _step_cost(group: Sequence[TrialTask], n_inputs: int, n_outputs: int, kind: str) -> float:
     cost = _STEP_COST[kind]
     scale = group[0].config.batch_size / 64
-    if len(group) == 1:
+    if len(group) == 1 and not packable(group[0]):  # nn.Module and torch.optim
         p = _params(group[0].config.widths, n_inputs, n_outputs)
         return cost["alone"] + cost["param_alone"] * p * scale
     configs = [t.config for t in group]

@@ -1,5 +1,6 @@
-"""Training: one trial alone (``ModuleRunner``) or a pack of trials at once
-(``StackedRunner``), both driven by the same epoch loop (``train``)."""
+"""Training: a pack of trials at once (``StackedRunner``, also for a pack of one), or a
+trial whose optimizer has no stacked form alone (``ModuleRunner``, an ``nn.Module`` and
+a ``torch.optim`` optimizer), both driven by the same epoch loop (``train``)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,13 @@ def make_runner(
     settings: TrainSettings,
     device: torch.device,
 ) -> Runner:
-    """A ModuleRunner for one trial, a StackedRunner for several."""
-    if len(tasks) == 1:
+    """A StackedRunner for packable trials, one or several; a ModuleRunner for a trial
+    alone whose optimizer has no stacked form.
+
+    A pack of one trains the same as the trial alone (``tests/train/test_packed.py``)
+    and its steps are cheaper (one flat buffer, a few elementwise operations per
+    optimizer step; ``bench/steps.py`` measures both).
+    """
+    if len(tasks) == 1 and not packable(tasks[0]):
         return ModuleRunner(tasks[0], n_inputs, n_outputs, settings, device)
     return StackedRunner(tasks, n_inputs, n_outputs, settings, device)

@@ -48,8 +48,8 @@ def slow_study(
     *,
     name: str = "slow",
     trials: int = 8,
-    epochs: int = 6,
-    n_samples: int = 1500,
+    epochs: int = 16,
+    n_samples: int = 4000,
     heartbeat: int = 2,
 ) -> Path:
     """Trials of about a second each on this machine: long enough to be caught mid-trial."""

@@ -14,6 +14,7 @@ into a different trajectory.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import random
@@ -26,7 +27,14 @@ from sweep.config import ACTIVATIONS, PACKABLE_OPTIMIZERS, parse_spec
 from sweep.data import DataBundle, RawData
 from sweep.data._bundle import bundle
 from sweep.space import TrialConfig
-from sweep.train import ModuleRunner, StackedRunner, TrainSettings, TrialResult, TrialTask
+from sweep.train import (
+    ModuleRunner,
+    StackedRunner,
+    TrainSettings,
+    TrialResult,
+    TrialTask,
+    make_runner,
+)
 from tests.train.conftest import drive
 
 CPU = torch.device("cpu")
@@ -127,6 +135,26 @@ def test_every_activation_loss_and_optimizer_matches_alone_in_one_pack(moons) ->
     tasks = _tasks([_varied(rng, a, loss, o) for a, loss, o in combos])
     settings = TrainSettings(task="binary", epochs=2)
     _assert_same(_alone(tasks, moons, settings), _packed(tasks, moons, settings), "binary")
+
+
+@pytest.mark.parametrize("optimizer", PACKABLE_OPTIMIZERS)
+def test_a_pack_of_one_matches_alone(moons, optimizer: str) -> None:
+    # sweep trains a packable trial that has no pack partners as a pack of one
+    rng = random.Random(6)
+    config = _varied(rng, rng.choice(ACTIVATIONS), rng.choice(("bce", "mse", "quartic")), optimizer)
+    tasks = _tasks([config])
+    settings = TrainSettings(task="binary", epochs=2)
+    runner = make_runner(tasks, moons.n_features, moons.n_outputs, settings, CPU)
+    assert isinstance(runner, StackedRunner)
+    _assert_same(_alone(tasks, moons, settings), _packed(tasks, moons, settings), "binary")
+
+
+def test_a_trial_without_a_stacked_optimizer_trains_alone(moons) -> None:
+    adam = _varied(random.Random(7), "relu", "bce", "adam")
+    config = dataclasses.replace(adam, optimizer="lbfgs")
+    settings = TrainSettings(task="binary", epochs=1)
+    runner = make_runner(_tasks([config]), moons.n_features, moons.n_outputs, settings, CPU)
+    assert isinstance(runner, ModuleRunner)
 
 
 def test_multiclass_losses_match_alone(blobs) -> None:
