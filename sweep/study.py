@@ -235,12 +235,27 @@ def judges_from_values(pruner: optuna.pruners.BasePruner) -> bool:
 
 # -- the budget ----------------------------------------------------------------------------
 def counts(study: optuna.Study) -> tuple[int, int]:
-    """(finished, running) trials of the study, across every machine."""
-    trials = study._storage.get_all_trials(
+    """(finished, running) trials of the study, across every machine: on an RDB storage
+    one counting query, instead of reading every trial."""
+    storage = study._storage
+    backend = getattr(storage, "_backend", storage)
+    if isinstance(backend, optuna.storages.RDBStorage):
+        from optuna.storages._rdb import models
+
+        trials = models.TrialModel
+        with _rdb_session(storage) as session:
+            by_state = dict(
+                session.query(trials.state, sqlalchemy.func.count(trials.trial_id))
+                .filter(trials.study_id == study._study_id)
+                .group_by(trials.state)
+                .all()
+            )
+        return sum(by_state.get(s, 0) for s in FINISHED), by_state.get(TrialState.RUNNING, 0)
+    listed = storage.get_all_trials(
         study._study_id, deepcopy=False, states=(*FINISHED, TrialState.RUNNING)
     )
-    running = sum(1 for t in trials if t.state == TrialState.RUNNING)
-    return len(trials) - running, running
+    running = sum(1 for t in listed if t.state == TrialState.RUNNING)
+    return len(listed) - running, running
 
 
 @contextmanager
@@ -477,24 +492,9 @@ def write_intermediate(
         return
     backend = getattr(storage, "_backend", storage)
     if isinstance(backend, optuna.storages.RDBStorage):
-        from optuna.storages._rdb import models
-
-        table = models.TrialIntermediateValueModel
         with _rdb_session(storage) as session:
             _check_all_running(session, set(values))
-            rows = []
-            for trial_id, steps in values.items():
-                for step, value in steps.items():
-                    stored, kind = table.intermediate_value_to_stored_repr(value)
-                    rows.append(
-                        {
-                            "trial_id": trial_id,
-                            "step": step,
-                            "intermediate_value": stored,
-                            "intermediate_value_type": kind,
-                        }
-                    )
-            session.execute(sqlalchemy.insert(table), rows)
+            _insert_intermediate(session, values)
         return
     _check_stored_running(storage, set(values))
     for trial_id, steps in values.items():
@@ -502,22 +502,50 @@ def write_intermediate(
             storage.set_trial_intermediate_value(trial_id, step, value)
 
 
+def _insert_intermediate(session: Any, values: dict[int, dict[int, float]]) -> None:
+    """Insert intermediate values (trial id -> step -> value) in one multi-row insert."""
+    from optuna.storages._rdb import models
+
+    table = models.TrialIntermediateValueModel
+    rows = []
+    for trial_id, steps in values.items():
+        for step, value in steps.items():
+            stored, kind = table.intermediate_value_to_stored_repr(value)
+            rows.append(
+                {
+                    "trial_id": trial_id,
+                    "step": step,
+                    "intermediate_value": stored,
+                    "intermediate_value_type": kind,
+                }
+            )
+    if rows:
+        session.execute(sqlalchemy.insert(table), rows)
+
+
 # A trial's end as the coordinator records it: the trial as it knows it (intermediate
 # values included), its final state, its value (complete trials) and user attributes.
 TrialEnd = tuple[FrozenTrial, TrialState, "float | None", dict[str, Any]]
 
 
-def finish_trials(study: optuna.Study, ends: list[TrialEnd]) -> None:
+def finish_trials(
+    study: optuna.Study,
+    ends: list[TrialEnd],
+    steps: dict[int, dict[int, float]] | None = None,
+) -> None:
     """Record the end of several running trials as ``Study.tell`` records each (the
     sampler's ``after_trial`` first; a pruned trial's value is its last intermediate
-    value), with their user attributes: on an RDB storage in one transaction, one
-    query for the trials' states, one for the attribute keys, one update per state
-    and one multi-row insert of values, instead of two reads and a commit per trial.
+    value), with their user attributes and the epoch values not yet written (``steps``:
+    trial id -> step -> value, written first): on an RDB storage in one transaction,
+    one query for the trials' states, one for the attribute keys, one insert of epoch
+    values, one update per state and one multi-row insert of values, instead of two
+    reads and a commit per trial.
 
     Raises:
         optuna.exceptions.UpdateFinishedTrialError: one of the trials is finished;
             nothing is written then.
-        ValueError: a complete trial without a finite value.
+        ValueError: a complete trial without a finite value, or epoch values for a trial
+            not among ``ends``; nothing is written then.
     """
     records: list[tuple[FrozenTrial, TrialState, list[float] | None, dict[str, Any]]] = []
     for frozen, state, value, attrs in ends:
@@ -530,6 +558,10 @@ def finish_trials(study: optuna.Study, ends: list[TrialEnd]) -> None:
             last = frozen.intermediate_values[frozen.last_step]
             values = [float(last)] if math.isfinite(last) else None
         records.append((frozen, state, values, attrs))
+    ids = {f._trial_id for f, *_ in records}
+    steps = {trial_id: s for trial_id, s in (steps or {}).items() if s}
+    if set(steps) - ids:
+        raise ValueError("epoch values for a trial that does not end here")
     study._thread_local.cached_all_trials = None
     storage = study._storage
     try:
@@ -539,9 +571,10 @@ def finish_trials(study: optuna.Study, ends: list[TrialEnd]) -> None:
     finally:
         backend = getattr(storage, "_backend", storage)
         if isinstance(backend, optuna.storages.RDBStorage):
-            _finish_rdb(storage, records)
+            _finish_rdb(storage, records, steps)
         else:
-            _check_stored_running(storage, {f._trial_id for f, *_ in records})
+            _check_stored_running(storage, ids)
+            write_intermediate(storage, steps)
             write_attrs(storage, {f._trial_id: a for f, _, _, a in records if a})
             for frozen, state, values, _ in records:
                 storage.set_trial_state_values(frozen._trial_id, state, values)
@@ -550,12 +583,14 @@ def finish_trials(study: optuna.Study, ends: list[TrialEnd]) -> None:
 def _finish_rdb(
     storage: optuna.storages.BaseStorage,
     records: list[tuple[FrozenTrial, TrialState, list[float] | None, dict[str, Any]]],
+    steps: dict[int, dict[int, float]],
 ) -> None:
     from optuna.storages._rdb import models
 
     trials = models.TrialModel
     with _rdb_session(storage) as session:
         _check_all_running(session, {f._trial_id for f, *_ in records})
+        _insert_intermediate(session, steps)
         _upsert_attrs(
             session, models.TrialUserAttributeModel, {f._trial_id: a for f, _, _, a in records}
         )

@@ -11,6 +11,7 @@ from sweep.storage import open_storage
 from sweep.study import (
     PackView,
     Snapshot,
+    counts,
     finish_trials,
     judges_from_values,
     write_attrs,
@@ -113,6 +114,20 @@ def test_a_packs_parameters_are_written_together(storage) -> None:
     assert [t.number for t in stored] == [0, 1, 2]
     assert [c.depth for c in configs] == [t.params["depth"] for t in trials]
     assert view.params == []
+
+
+def test_counts_finished_and_running_trials_of_the_study_only(storage) -> None:
+    other = optuna.create_study(storage=storage, study_name="other")
+    other.ask()
+    other.tell(other.ask(), 1.0)
+    study = optuna.create_study(storage=storage, study_name="s")
+    assert counts(study) == (0, 0)
+    for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.PRUNED):
+        trial = study.ask()
+        study.tell(trial, 1.0 if state == TrialState.COMPLETE else None, state=state)
+    study.ask()
+    study.enqueue_trial({"x": 1.0})  # waiting: neither
+    assert counts(study) == (3, 1)
 
 
 def test_waiting_trials_are_taken_first(storage) -> None:
@@ -227,6 +242,28 @@ def test_the_ends_of_several_trials_are_written_together(storage) -> None:
     ]
     assert all(t.datetime_complete is not None for t in study.get_trials())
     assert study.best_trial.number == done.number
+
+
+def test_the_ends_carry_the_epoch_values_held_back(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    done, pruned, other = study.ask(), study.ask(), study.ask()
+    pruned.report(0.25, 1)  # written already; epoch 2 held back
+    frozen = storage.get_trial(pruned._trial_id)
+    frozen.intermediate_values[2] = 0.5  # as the coordinator notes a held-back epoch
+    ends = [
+        (done._cached_frozen_trial, TrialState.COMPLETE, 0.9, {}),
+        (frozen, TrialState.PRUNED, None, {}),
+    ]
+    with pytest.raises(ValueError, match="does not end here"):
+        finish_trials(study, ends, {other._trial_id: {1: 0.1}})
+    assert [t.state for t in study.get_trials()] == [TrialState.RUNNING] * 3
+    finish_trials(study, ends, {done._trial_id: {1: 0.7, 2: 0.9}, pruned._trial_id: {2: 0.5}})
+    got = [(t.state, t.value, t.intermediate_values) for t in study.get_trials()]
+    assert got == [
+        (TrialState.COMPLETE, 0.9, {1: 0.7, 2: 0.9}),
+        (TrialState.PRUNED, 0.5, {1: 0.25, 2: 0.5}),
+        (TrialState.RUNNING, None, {}),
+    ]
 
 
 def test_the_ends_of_trials_write_nothing_when_one_is_finished(storage) -> None:

@@ -411,8 +411,9 @@ class Coordinator:
         return self._view
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
-        """Record the results that came together (a pack's end) in one write."""
-        self._write_steps([r.number for r in results])
+        """Record the results that came together (a pack's end), with their epoch values
+        held back, in one write."""
+        held = {r.number: self._steps.pop(r.number) for r in results if r.number in self._steps}
         ends: list[tuple[_Running, TrialResult, TrialEnd]] = []
         for result in results:
             run = self.running.pop(result.number, None)
@@ -437,14 +438,24 @@ class Coordinator:
         if not ends:
             return
         self._keep_models(ends)
+        steps = {
+            run.trial._trial_id: held[result.number]
+            for run, result, _ in ends
+            if result.number in held
+        }
         try:
-            finish_trials(self.study, [end for _, _, end in ends])
+            finish_trials(self.study, [end for _, _, end in ends], steps)
             done = ends
         except optuna.exceptions.UpdateFinishedTrialError:
             done = []  # one of them was finished elsewhere: the others one at a time
             for item in ends:
+                trial_id = item[0].trial._trial_id
                 try:
-                    finish_trials(self.study, [item[2]])
+                    finish_trials(
+                        self.study,
+                        [item[2]],
+                        {trial_id: steps[trial_id]} if trial_id in steps else None,
+                    )
                     done.append(item)
                 except optuna.exceptions.UpdateFinishedTrialError:
                     # Another machine judged it stale and failed it; its retry runs there.
