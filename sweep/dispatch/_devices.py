@@ -167,9 +167,9 @@ def memory_budget(device: str, slots_on_device: int) -> float:
 # (each adds operations of its own), plus a cost per padded parameter per member (a
 # packable trial on its own is a pack of one); a trial alone (an optimizer without a
 # stacked form: nn.Module and torch.optim) pays its own fixed overhead and a cost per
-# parameter. On a GPU the
-# fixed overhead (kernel launches) dominates; the CUDA figures are estimates that no
-# GPU has measured yet. Only the ratios matter: they decide what to pack.
+# parameter. On a GPU the fixed overhead (kernel launches) dominates; the CUDA figures
+# are estimates that no GPU has measured yet. Only the ratios matter: they decide what
+# to pack.
 _STEP_COST = {
     "cpu": {
         "pack": 6e-4,
