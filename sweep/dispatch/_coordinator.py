@@ -474,9 +474,7 @@ class Coordinator:
         for run, result, (_, state, value, attrs) in done:
             if self._view is not None:
                 self._view.record(_finished_copy(run.trial, state, value))
-            outcome = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(
-                state, "failed"
-            )
+            outcome = _OUTCOMES.get(state, "failed")
             reason = attrs.get("fail_reason", result.reason)
             self._count(outcome, reason)
             self.display.trial_ended(
@@ -558,6 +556,7 @@ class Coordinator:
 
 
 _STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}
+_OUTCOMES = {state: outcome for outcome, state in _STATES.items()}
 
 
 def _finished_copy(trial: optuna.Trial, state: TrialState, value: float | None) -> FrozenTrial:
