@@ -10,6 +10,7 @@ with zeros exactly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -18,7 +19,15 @@ from torch import nn
 from sweep.config._choices import ACTIVATIONS
 from sweep.space import TrialConfig
 
-__all__ = ["MLP", "Activation", "SeededDropout", "build_model", "activation_masks", "split_units"]
+__all__ = [
+    "MLP",
+    "Activation",
+    "SeededDropout",
+    "build_model",
+    "initial_weights",
+    "activation_masks",
+    "split_units",
+]
 
 
 def split_units(width: int, fraction: float) -> int:
@@ -125,8 +134,29 @@ class MLP(nn.Module):
         return self.out(x)
 
 
+def initial_weights(
+    config: TrialConfig, n_inputs: int, n_outputs: int, seed: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The trial's initial (weight (out, in), bias) per layer, hidden layers then the output
+    layer, on the CPU: PyTorch's default ``nn.Linear`` initialisation, drawn in the order an
+    ``MLP`` creates its layers from a generator seeded with ``seed``. These are the numbers
+    ``torch.manual_seed(seed)`` followed by building the ``MLP`` gives, without building a
+    module or touching the global random state."""
+    generator = torch.Generator().manual_seed(seed)
+    sizes = [n_inputs, *config.widths, n_outputs]
+    out = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        weight = torch.empty(fan_out, fan_in)
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        bias = nn.init.uniform_(torch.empty(fan_out), -bound, bound, generator=generator)
+        out.append((weight, bias))
+    return out
+
+
 def build_model(config: TrialConfig, n_inputs: int, n_outputs: int, seed: int) -> MLP:
-    """The trial's network with its seeded initial weights (PyTorch's default init), on the CPU."""
+    """The trial's network with its seeded initial weights (PyTorch's default init), on the CPU.
+    They equal ``initial_weights``, which a pack reads without building the module."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return MLP(

@@ -11,6 +11,7 @@ from sweep.model import (
     activation_masks,
     build_model,
     count_parameters,
+    initial_weights,
     split_units,
 )
 from sweep.space import TrialConfig
@@ -73,6 +74,29 @@ def test_build_model_is_seeded() -> None:
     )
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+
+
+@pytest.mark.parametrize("widths", [(6,), (6, 17), (40, 3, 9)])
+def test_initial_weights_are_pytorchs_default_init_under_the_seed(widths) -> None:
+    """What ``torch.manual_seed(seed)`` and then PyTorch's own ``nn.Linear`` layers, made in
+    the MLP's order, start from; and the built model starts from them too."""
+    config = TrialConfig(
+        widths=widths, activation="tanh", loss="bce", optimizer="adam", lr=0.01, batch_size=8
+    )
+    sizes = [5, *widths, 3]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(11)
+        layers = [torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+    state = torch.random.get_rng_state()
+    weights = initial_weights(config, 5, 3, seed=11)
+    model = build_model(config, 5, 3, seed=11)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global state is untouched
+    assert len(weights) == len(layers) == len(widths) + 1
+    built = [*model.hidden, model.out]
+    for (weight, bias), layer, linear in zip(weights, layers, built):
+        assert torch.equal(weight, layer.weight) and torch.equal(bias, layer.bias)
+        assert torch.equal(linear.weight, layer.weight) and torch.equal(linear.bias, layer.bias)
+    assert not torch.equal(initial_weights(config, 5, 3, seed=12)[0][0], weights[0][0])
 
 
 def test_dropout_only_in_training_and_seeded() -> None:

@@ -9,9 +9,9 @@ They may differ in depth: a shallower member passes its hidden state through
 the extra layers unchanged (selected with ``where``, so no gradient reaches
 the unused weights). They must share the batch size.
 
-Initial weights come from building each member's own ``MLP`` with its seed,
-and each member draws batch order and dropout masks from its own generators,
-so a member's numbers match the same trial trained alone.
+Initial weights are each member's own (``initial_weights`` with its seed, as its
+``MLP`` alone gets them), and each member draws batch order and dropout masks from
+its own generators, so a member's numbers match the same trial trained alone.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from sweep.losses import member_loss
-from sweep.model import activation_masks, build_model, dropout_scale
+from sweep.model import activation_masks, dropout_scale, initial_weights
 from sweep.optim import lr_at
 from sweep.space import TrialConfig
 from sweep.train._runner import EVAL_ELEMENTS, derived_seed, generator
@@ -82,14 +82,13 @@ class StackedRunner:
         flat = torch.zeros(len(self.tasks), sum(a * b for a, b in self._shapes))
         self._bind(flat)
         for m, t in enumerate(self.tasks):
-            model = build_model(t.config, n_inputs, n_outputs, t.seed)
-            for layer, linear in enumerate(model.hidden):
-                assert isinstance(linear, torch.nn.Linear)
-                a, b = linear.in_features, linear.out_features
-                self.weights_[layer].data[m, :a, :b] = linear.weight.detach().T
-                self.biases[layer].data[m, 0, :b] = linear.bias.detach()
-            self.w_out.data[m, : model.out.in_features] = model.out.weight.detach().T
-            self.b_out.data[m, 0] = model.out.bias.detach()
+            *hidden, (w_out, b_out) = initial_weights(t.config, n_inputs, n_outputs, t.seed)
+            for layer, (weight, bias) in enumerate(hidden):
+                b, a = weight.shape
+                self.weights_[layer].data[m, :a, :b] = weight.T
+                self.biases[layer].data[m, 0, :b] = bias
+            self.w_out.data[m, : w_out.shape[1]] = w_out.T
+            self.b_out.data[m, 0] = b_out
         self._bind(flat.to(device))
         self._build_member_tensors()
         self.optimizer = StackedOptimizer(self.flat, self.grad, configs)
