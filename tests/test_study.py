@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import threading
+
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -11,6 +14,7 @@ from sweep.storage import open_storage
 from sweep.study import (
     PackView,
     Snapshot,
+    _create_trials,
     counts,
     finish_trials,
     judges_from_values,
@@ -114,6 +118,59 @@ def test_a_packs_parameters_are_written_together(storage) -> None:
     assert [t.number for t in stored] == [0, 1, 2]
     assert [c.depth for c in configs] == [t.params["depth"] for t in trials]
     assert view.params == []
+
+
+def test_created_trials_are_numbered_as_optunas_own(storage) -> None:
+    other = optuna.create_study(storage=storage, study_name="other")
+    study = optuna.create_study(storage=storage, study_name="s")
+    study.ask()
+    other.ask()
+    before = datetime.datetime.now() - datetime.timedelta(seconds=5)
+    ids = _create_trials(storage, study._study_id, 4)
+    other.ask()
+    study.ask()
+    assert _create_trials(storage, study._study_id, 0) == []
+    trials = study.get_trials()
+    assert [t.number for t in trials] == [0, 1, 2, 3, 4, 5]
+    assert [t._trial_id for t in trials[1:5]] == ids
+    assert [t.number for t in other.get_trials()] == [0, 1]
+    assert all(t.state == TrialState.RUNNING for t in trials)
+    # Stamped as Optuna stamps a new trial (read back as local time).
+    assert all(before < t.datetime_start < datetime.datetime.now() for t in trials[1:5])
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_trials_created_at_once_from_several_threads_get_distinct_numbers(
+    kind, request, tmp_path
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path}/s.db"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    optuna.create_study(storage=open_storage(url, create=True), study_name="s")
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            storage = open_storage(url)  # its own engine, as another process would have
+            study = optuna.load_study(study_name="s", storage=storage)
+            for k in (3, 1, 5):
+                _create_trials(storage, study._study_id, k)
+                study.ask()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    trials = optuna.load_study(study_name="s", storage=open_storage(url)).get_trials()
+    assert sorted(t.number for t in trials) == list(range(4 * (3 + 1 + 5 + 3)))
+    # Numbers follow ids, as Optuna's count of earlier trials makes them.
+    assert [t.number for t in sorted(trials, key=lambda t: t._trial_id)] == list(range(len(trials)))
 
 
 def test_counts_finished_and_running_trials_of_the_study_only(storage) -> None:
