@@ -9,7 +9,6 @@ a Decision.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 
 import torch
 
+from sweep._process import exit_reason
 from sweep.data import DataBundle
 from sweep.dispatch._execute import JobGen, run_job
 from sweep.dispatch._messages import Decision, Hello, Item, Job, JobDone, Shutdown
@@ -165,18 +165,7 @@ class ProcessSlot(Slot):
         return [self.conn]
 
     def exit_reason(self) -> str:
-        if self.process is None:
-            return "not started"
-        try:
-            code = self.process.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            return "unresponsive"
-        if code < 0:
-            try:
-                return f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                return f"killed by signal {-code}"
-        return f"exit code {code}"
+        return exit_reason(self.process)
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.process is None:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
 from multiprocessing.connection import Connection
 
+from sweep._process import die_with_parent
 from sweep.dispatch._messages import Decision, EpochReport, Hello, Job, JobDone, JobFailed, Shutdown
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker if the coordinator dies (even by SIGKILL)."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 def worker_main(conn: Connection, device_name: str, threads: int) -> None:
@@ -26,7 +16,7 @@ def worker_main(conn: Connection, device_name: str, threads: int) -> None:
     # Ctrl-C reaches the whole process group; the coordinator alone handles it and
     # stops the workers, so that it can mark their trials first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    die_with_parent()
     import torch
 
     from sweep.data import load_data
