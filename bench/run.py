@@ -2,6 +2,7 @@
 
     python bench/run.py [--trials 100] [--repeats 3] [--modes baseline,alone,packed,...]
     python bench/run.py --overhead 1000      # coordinator share at 1000 short trials
+                                             # (sampling in turn, then ahead)
 
 Every mode runs the same study (bench/bench.toml: search space, data split, epochs,
 batch size 64, sampler, pruner and seed):
@@ -12,6 +13,8 @@ batch size 64, sampler, pruner and seed):
   workers         sweep's dispatcher: one worker process per core (pack 1)
   packed          sweep, trials trained together in packs (pack auto), one process
   packed-workers  packs on one worker process per core
+  packed-ahead    packed, each next pack sampled in a second process meanwhile
+                  (``--sample-ahead``; not in the default modes, see --overhead)
 
 Each run is its own Python process (so no mode inherits another's imports, caches or
 heap), timed inside that process; the modes are interleaved over the repeats.
@@ -34,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -46,11 +50,12 @@ import sweep  # noqa: E402
 from sweep.data import load_data  # noqa: E402
 from sweep.dispatch._devices import available_cores  # noqa: E402
 
-MODES = {
+MODES: dict[str, dict[str, Any]] = {
     "alone": {"pack": 1, "per_device": 1},
     "workers": {"pack": 1, "per_device": None},
     "packed": {"pack": "auto", "per_device": 1},
     "packed-workers": {"pack": "auto", "per_device": None},
+    "packed-ahead": {"pack": "auto", "per_device": 1, "ahead": True},
 }
 
 
@@ -67,6 +72,7 @@ class Row:
     pack: int | None = None
     slots: int | None = None
     useful_gflops: float | None = None  # 6 x parameters x training samples / wall time
+    ahead_share: float | None = None  # sampling in the proposer process, meanwhile
 
 
 def useful_flops(n_params: int, epochs: int, n_train: int) -> float:
@@ -89,6 +95,7 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, n_train: 
             per_device=per_device,
             devices=devices,
             display="none",
+            sample_ahead=options.get("ahead", False),
         )
         wall = time.perf_counter() - start  # everything: workers' start-up, data, storage
         frame = sweep.open_study(spec.name, storage=url).trials()
@@ -110,6 +117,7 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, n_train: 
         s.pack,
         len(s.slots),
         flops / wall / 1e9,
+        s.ahead_seconds / wall,
     )
 
 
@@ -178,7 +186,7 @@ def main() -> int:
     args = parser.parse_args()
     spec = sweep.load_spec(args.study)
     if args.overhead:
-        return overhead(spec, args.overhead, args.devices)
+        return overhead(spec, args.study, args.overhead, args.devices, args.one)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if args.one:
         row = measure(spec, args.one, args.trials, args.repeat, args.devices)
@@ -239,9 +247,29 @@ def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
-def overhead(spec, n: int, devices: str) -> int:
+def overhead(spec, study: str, n: int, devices: str, one: str) -> int:
     """Short trials (2 epochs on 300 points), packed: how much of the wall time is the
-    coordinator's (sampler, storage, dispatch)?"""
+    coordinator's (sampler, storage, dispatch)? Sampled in turn, then ahead (the next
+    pack sampled in a second process while one trains), each in a fresh process."""
+    if one:
+        wall = overhead_run(spec, n, devices, ahead=one == "ahead")
+        print(json.dumps({"wall": wall}))
+        return 0
+    walls = []
+    for way in ("turn", "ahead"):
+        command = [sys.executable, str(Path(__file__).resolve()), "--study", study]
+        command += ["--overhead", str(n), "--devices", devices, "--one", way]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"bench: overhead ({way}) failed:\n{done.stderr}")
+        *lines, last = done.stdout.strip().splitlines()
+        print("\n".join(lines), flush=True)
+        walls.append(json.loads(last)["wall"])
+    print(f"ahead: {walls[0] / walls[1]:.2f}x the trials per minute of in turn")
+    return 0
+
+
+def overhead_run(spec, n: int, devices: str, ahead: bool) -> float:
     short = dataclasses.replace(
         spec,
         study=dataclasses.replace(spec.study, name="overhead", trials=n),
@@ -250,19 +278,27 @@ def overhead(spec, n: int, devices: str) -> int:
             spec.data, options=dataclasses.replace(spec.data.options, n_samples=300)
         ),
     )
+    load_data(short.data)  # its imports and generation are not the run's
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         s = sweep.run_study(
-            short, storage=f"sqlite:///{tmp}/o.db", pack="auto", devices=devices, display="none"
+            short,
+            storage=f"sqlite:///{tmp}/o.db",
+            pack="auto",
+            devices=devices,
+            display="none",
+            sample_ahead=ahead,
         )
         wall = time.perf_counter() - start
     coord, samp = s.coordinator_seconds, s.sampler_seconds
     print(
-        f"{s.finished} short trials in {wall:.1f} s (pack {s.pack}, {', '.join(s.slots)}): "
-        f"coordinator {coord:.1f} s = {coord / wall:.1%} of wall time (sampler {samp:.1f} s = "
-        f"{samp / wall:.1%}; storage and dispatch {(coord - samp) / wall:.1%})"
+        f"{'ahead' if ahead else 'in turn':8s} {s.finished} short trials in {wall:.1f} s "
+        f"(pack {s.pack}, {', '.join(s.slots)}): coordinator {coord:.1f} s = "
+        f"{coord / wall:.1%} of wall time (sampler {samp:.1f} s = {samp / wall:.1%}; "
+        f"storage and dispatch {(coord - samp) / wall:.1%})"
+        + (f"; sampled ahead meanwhile {s.ahead_seconds:.1f} s" if ahead else "")
     )
-    return 0
+    return wall
 
 
 if __name__ == "__main__":

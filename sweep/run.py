@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sweep.ahead import Proposer
 from sweep.checkpoint import ModelKeeper
 from sweep.config import StudySpec, resolve_for_task
 from sweep.config._choices import LOSSES_FOR_TASK
@@ -14,6 +16,7 @@ from sweep.data import load_data
 from sweep.dispatch import (
     Coordinator,
     auto_pack_size,
+    available_cores,
     make_slots,
     memory_budget,
     plan_slots,
@@ -25,6 +28,9 @@ from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_co
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
 from sweep.study import counts, open_or_create
+from sweep.tpe import TPESampler
+
+log = logging.getLogger("sweep")
 
 DisplayMode = Literal["auto", "live", "lines", "none"]
 
@@ -49,7 +55,8 @@ class RunSummary:
     pack: int
     wall_seconds: float
     coordinator_seconds: float  # sampler, storage and dispatch work (overlaps training on workers)
-    sampler_seconds: float  # of which: asking the sampler
+    sampler_seconds: float  # of which: asking the sampler (and waiting for the proposer)
+    ahead_seconds: float = 0.0  # sampling done meanwhile in the proposer process (sweep.ahead)
 
 
 def with_overrides(
@@ -143,6 +150,7 @@ def run_study(
     pack: int | str | None = None,
     pinned: str | None = None,
     display: DisplayMode = "auto",
+    sample_ahead: bool = False,
 ) -> RunSummary:
     """Run (or resume) a study until it has its budget of finished trials.
 
@@ -162,6 +170,10 @@ def run_study(
         pinned: Run the named ``[pinned.*]`` configuration instead of searching,
             as study ``<name>.<pinned>`` (``n_trials`` seeds of it, default 1).
         display: ``auto`` (live on a terminal, lines otherwise), ``live``, ``lines``, ``none``.
+        sample_ahead: With one slot and TPE, sample each next pack in a second process
+            while the current one trains (``sweep.ahead``), which on the CPU takes one
+            of the training's cores. Pays where sampling is a large part of the time:
+            many short trials, or a GPU that trains faster than TPE samples.
 
     Returns:
         A RunSummary.
@@ -230,19 +242,27 @@ def run_study(
     finished, _running = counts(study)
     if finished < spec.study.trials:
         board.slots = {p.name: "starting" for p in plans}
-        slots = make_slots(plans, data)
-        coordinator = Coordinator(
-            study=study,
-            spec=spec,
-            data=data,
-            budget=spec.study.trials,
-            slots=slots,
-            pack=pack_size,
-            display=_display(display, board),
-            keeper=keeper,
-            heartbeat=spec.run.heartbeat,
-        )
-        stats = coordinator.run()
+        ahead = _proposer(spec, storage, study, plans, sample_ahead and pinned is None)
+        if ahead is not None and plans[0].device == "cpu":  # a core for the proposer
+            plans = [dataclasses.replace(plans[0], threads=max(1, plans[0].threads - 1))]
+        try:
+            slots = make_slots(plans, data)
+            coordinator = Coordinator(
+                study=study,
+                spec=spec,
+                data=data,
+                budget=spec.study.trials,
+                slots=slots,
+                pack=pack_size,
+                display=_display(display, board),
+                keeper=keeper,
+                heartbeat=spec.run.heartbeat,
+                ahead=ahead,
+            )
+            stats = coordinator.run()
+        finally:
+            if ahead is not None:
+                ahead.stop()
     finished, _running = counts(study)
     try:
         best = study.best_trial
@@ -267,4 +287,24 @@ def run_study(
         wall_seconds=stats.wall_seconds if stats else 0.0,
         coordinator_seconds=stats.coordinator_seconds if stats else 0.0,
         sampler_seconds=stats.sampler_seconds if stats else 0.0,
+        ahead_seconds=stats.ahead_seconds if stats else 0.0,
     )
+
+
+def _proposer(
+    spec: StudySpec, storage: str, study: Any, plans: list[Any], wanted: bool
+) -> Proposer | None:
+    """A started proposer (``sweep.ahead``) where sampling ahead pays: one slot (several
+    slots overlap sampling with their workers already), TPE (the other samplers cost
+    next to nothing), and a second core or a GPU for it to run beside the training."""
+    if not wanted or len(plans) != 1 or not isinstance(study.sampler, TPESampler):
+        return None
+    if plans[0].device == "cpu" and available_cores() < 2:
+        return None
+    ahead = Proposer(storage, spec.name, spec.space)
+    try:
+        ahead.start()
+    except OSError as e:  # no second process here: sample in turn
+        log.warning("sampling ahead is off: %s", e)
+        return None
+    return ahead

@@ -19,7 +19,7 @@ import random
 import socket
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -709,6 +709,7 @@ class PackView:
         self.study_id = study._study_id
         self.trials: dict[int, FrozenTrial] = {}
         self._by_id: dict[int, FrozenTrial] = {}
+        self.created: set[int] = set()  # ids of the trials ask() created (not taken waiting)
         self.params: list[tuple[int, str, float, Any]] = []
         self.system: dict[int, dict[str, Any]] = {}
         # The first distribution the study holds under each parameter name (Optuna checks
@@ -749,9 +750,10 @@ class PackView:
         self.system.setdefault(trial_id, {})[key] = value
 
     # -- the pack -----------------------------------------------------------------------------
-    def ask(self, k: int, asked: list[int]) -> None:
+    def ask(self, k: int, asked: list[int], new: int | None = None) -> None:
         """Start ``k`` trials, appending their ids to ``asked`` as each is taken: waiting
-        ones first (retries, enqueued trials), as ``Study.ask`` takes them, then new ones."""
+        ones first (retries, enqueued trials), as ``Study.ask`` takes them, then new ones
+        (no more than ``new`` of them, where given)."""
         start = len(asked)
         waiting = self.storage.get_all_trials(
             self.study_id, deepcopy=False, states=(TrialState.WAITING,)
@@ -767,24 +769,73 @@ class PackView:
                 continue
             if taken:
                 asked.append(trial._trial_id)
-        asked.extend(_create_trials(self.storage, self.study_id, k - (len(asked) - start)))
+        more = k - (len(asked) - start)
+        created = _create_trials(
+            self.storage, self.study_id, more if new is None else min(more, new)
+        )
+        self.created.update(created)
+        asked.extend(created)
         # One read for the pack's new trials, which Trial() would otherwise read one by one.
         self.trials = {
             t.number: t for t in self.storage.get_all_trials(self.study_id, deepcopy=False)
         }
         self._by_id = {t._trial_id: t for t in self.trials.values()}
 
+    def imagine(self, k: int, running: Sequence[int]) -> list[int]:
+        """Instead of :meth:`ask`, for sampling ahead: ``k`` new running trials that exist
+        only in this view (ids below zero), after the study's trials as read now, except
+        that the trials with ids in ``running`` are seen still running, as they were when
+        the pack was requested, whatever they have become since (so what the sampler
+        sees does not depend on when it reads). Returns the new trials' ids; nothing is
+        written, and :meth:`flush` must not be called."""
+        then = set(running)
+        trials = {}
+        for t in self.storage.get_all_trials(self.study_id, deepcopy=False):
+            if t._trial_id in then and t.state != TrialState.RUNNING:
+                t = copy.copy(t)
+                t.state, t.values, t.datetime_complete = TrialState.RUNNING, None, None
+            trials[t.number] = t
+        number = max(trials, default=-1) + 1
+        now = datetime.datetime.now()
+        for i in range(k):
+            trials[number + i] = FrozenTrial(
+                number=number + i,
+                state=TrialState.RUNNING,
+                value=None,
+                values=None,
+                datetime_start=now,
+                datetime_complete=None,
+                params={},
+                distributions={},
+                user_attrs={},
+                system_attrs={},
+                intermediate_values={},
+                trial_id=-1 - i,
+            )
+        self.trials = trials
+        self._by_id = {t._trial_id: t for t in trials.values()}
+        return [-1 - i for i in range(k)]
+
     def sample(
-        self, space: SpaceSpec, trial_ids: list[int]
+        self,
+        space: SpaceSpec,
+        trial_ids: list[int],
+        proposed: Sequence[dict[str, Any]] = (),
     ) -> tuple[list[optuna.Trial], list[TrialConfig]]:
-        """Sample the trials in order, each seeing the ones before it."""
+        """Sample the trials in order, each seeing the ones before it. The trials this
+        view created take the parameters ``proposed`` (sampled ahead, in order) while
+        they last, as fixed parameters instead of the sampler's."""
         study = self.study
         trials, configs = [], []
+        left = list(proposed)
         study._storage = self  # type: ignore[assignment]  # what the sampler reads
         study._thread_local.cached_all_trials = None
         try:
             for trial_id in trial_ids:
                 trial = optuna.Trial(study, trial_id)
+                if left and trial_id in self.created:
+                    # As an enqueued trial's: every suggest returns them, no sampler runs.
+                    trial._fixed_params = left.pop(0)
                 frozen = trial._cached_frozen_trial  # read after ask(): RUNNING
                 self.trials[frozen.number] = frozen  # filled in as it is sampled
                 trials.append(trial)

@@ -45,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--pinned", metavar="NAME", help="run the study file's [pinned.NAME] configuration"
     )
+    p.add_argument(
+        "--sample-ahead",
+        action="store_true",
+        help="sample the next pack in a second process while one trains (one slot, TPE)",
+    )
     p.add_argument("--top", type=_positive, default=10, metavar="K", help="rows of the final table")
     p.add_argument("--report-dir", default="reports", metavar="DIR", help="where <study>.csv goes")
     p.add_argument("--no-report", action="store_true", help="skip the final table and CSV")
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         pack=args.pack,
         pinned=args.pinned,
         display="none" if args.quiet else "auto",
+        sample_ahead=args.sample_ahead,
     )
     console = wide_console()
     ran = summary.complete + summary.pruned + summary.failed

@@ -1,9 +1,10 @@
-"""The coordinator: one per machine; it alone talks to the storage.
+"""The coordinator: one per machine; it alone writes to the storage.
 
 It asks the sampler for trials as slots free up (a pack at a time), sends them
 to the slots, turns each worker's per-epoch report into Optuna's report and
 prune decision, and records every result. Workers only compute, so several
-workers never write to one SQLite file at once.
+workers never write to one SQLite file at once; a proposer (``sweep.ahead``),
+where one samples ahead, only reads.
 
 Faults: a worker that dies fails its trials with the reason and re-queues
 their parameters (up to ``retries``) and a new worker takes its slot; trials
@@ -27,6 +28,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from sweep.ahead import Proposer
 from sweep.checkpoint import ModelKeeper
 from sweep.config import StudySpec
 from sweep.data import DataBundle
@@ -119,6 +121,8 @@ class RunStats:
     wall_seconds: float = 0.0
     coordinator_seconds: float = 0.0  # sampler, storage and dispatch work of the coordinator
     sampler_seconds: float = 0.0  # of which: asking the sampler for trials and their parameters
+    ahead_seconds: float = 0.0  # sampling done ahead in the proposer process, meanwhile
+    ahead_packs: int = 0
 
 
 class Coordinator:
@@ -136,6 +140,7 @@ class Coordinator:
         display: Display,
         keeper: ModelKeeper | None,
         heartbeat: float,
+        ahead: Proposer | None = None,
     ) -> None:
         assert spec.task is not None
         self.study = study
@@ -167,6 +172,8 @@ class Coordinator:
         self._steps_written = time.monotonic()
         self._hold_steps = judges_from_values(study.pruner)  # see _record_step
         self._view_read = 0.0
+        self._ahead = ahead  # samples the next pack while this one trains (sweep.ahead)
+        self._left = budget  # trials the budget leaves after the last pack started
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> RunStats:
@@ -212,6 +219,10 @@ class Coordinator:
             self._heartbeat.halt.set()
             for slot in self.slots:
                 slot.stop()
+            if self._ahead is not None:
+                self._ahead.stop()
+                self.stats.ahead_seconds = self._ahead.seconds
+                self.stats.ahead_packs = self._ahead.packs
             self.display.end()
             self.stats.wall_seconds = time.perf_counter() - start
         return self.stats
@@ -271,6 +282,15 @@ class Coordinator:
         groups = group_tasks(tasks, self.data.n_features, self.data.n_outputs, slot.device)
         slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
         self.stats.started += len(tasks)
+        ahead = self._ahead
+        if ahead is not None and self._left > 0:  # the next pack, sampled while this trains
+            t0 = time.perf_counter()
+            running = [run.trial._trial_id for run in self.running.values()]
+            handover = None if ahead.handed_off else self.study.sampler
+            ahead.request(min(self.pack, self._left), running, handover)
+            if ahead.failure:
+                self._drop_ahead(ahead)
+            self.stats.sampler_seconds += time.perf_counter() - t0
         numbers = [t.number for t in tasks]
         what = (
             f"trial {numbers[0]}"
@@ -286,14 +306,16 @@ class Coordinator:
         storage = self.study._storage
         backend: Any = getattr(storage, "_backend", storage)
         t0 = time.perf_counter()
+        proposed = self._proposed()  # before the lock: it may wait for the proposer
         with budget_lock(backend, self.study.study_name):
             finished, running = counts(self.study)
             room = min(self.pack, self.budget - finished - running)
             if room <= 0:
                 return []
             view = PackView(self.study, self._distributions)
-            view.ask(room, asked)
-        trials, configs = view.sample(self.spec.space, asked)
+            view.ask(room, asked, None if proposed is None else len(proposed))
+        self._left = self.budget - finished - running - len(asked)
+        trials, configs = view.sample(self.spec.space, asked, proposed or ())
         view.flush()
         self.stats.sampler_seconds += time.perf_counter() - t0
         tasks = [
@@ -323,6 +345,30 @@ class Coordinator:
             self.running[trial.number] = _Running(trial, task, slot)
             self.display.trial_started(trial.number, slot.name, config)
         return tasks
+
+    def _proposed(self) -> list[dict[str, Any]] | None:
+        """The parameters the proposer sampled for this pack's new trials (waiting for
+        them), or None: sample here. Once it holds the sampler, it samples every pack."""
+        ahead = self._ahead
+        if ahead is None or not ahead.handed_off:
+            return None
+        if not ahead.pending:  # none asked for (the budget seemed met): ask now
+            running = [run.trial._trial_id for run in self.running.values()]
+            ahead.request(self.pack, running, None)
+        proposed = ahead.take() if ahead.pending else None
+        if proposed is None:
+            self._drop_ahead(ahead)
+        return proposed
+
+    def _drop_ahead(self, ahead: Proposer) -> None:
+        """The proposer failed: sample here from now on, from a reseeded sampler if the
+        proposer had it (the one here has the random state the proposer started from)."""
+        log.warning("sampling ahead stopped (%s); the sweep samples in turn", ahead.failure)
+        if ahead.handed_off:
+            self.study.sampler.reseed_rng()
+        ahead.stop()
+        self._ahead = None
+        self.stats.ahead_seconds, self.stats.ahead_packs = ahead.seconds, ahead.packs
 
     def _show_slot(self, slot: Slot, status: str) -> None:
         job = slot.job
