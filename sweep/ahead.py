@@ -70,7 +70,6 @@ class Proposer:
         self.handed_off = False  # the sampler lives in the proposer now
         self.pending = False
         self.seconds = 0.0  # the proposer's own time spent sampling
-        self.packs = 0
         self.failure = ""
 
     def start(self) -> None:
@@ -107,7 +106,6 @@ class Proposer:
             return None
         assert isinstance(reply, _Proposed)
         self.seconds += reply.seconds
-        self.packs += 1
         return reply.params
 
     def stop(self, timeout: float = 5.0) -> None:

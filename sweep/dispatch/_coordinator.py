@@ -122,7 +122,6 @@ class RunStats:
     coordinator_seconds: float = 0.0  # sampler, storage and dispatch work of the coordinator
     sampler_seconds: float = 0.0  # of which: asking the sampler for trials and their parameters
     ahead_seconds: float = 0.0  # sampling done ahead in the proposer process, meanwhile
-    ahead_packs: int = 0
 
 
 class Coordinator:
@@ -222,7 +221,6 @@ class Coordinator:
             if self._ahead is not None:
                 self._ahead.stop()
                 self.stats.ahead_seconds = self._ahead.seconds
-                self.stats.ahead_packs = self._ahead.packs
             self.display.end()
             self.stats.wall_seconds = time.perf_counter() - start
         return self.stats
@@ -352,9 +350,15 @@ class Coordinator:
         ahead = self._ahead
         if ahead is None or not ahead.handed_off:
             return None
-        if not ahead.pending:  # none asked for (the budget seemed met): ask now
-            running = [run.trial._trial_id for run in self.running.values()]
-            ahead.request(self.pack, running, None)
+        if not ahead.pending:  # none asked for (the last pack seemed to use the budget up)
+            finished, running = counts(self.study)
+            room = min(self.pack, self.budget - finished - running)
+            if room <= 0:
+                # Should a trial elsewhere fail meanwhile and free some budget, the pack
+                # is sampled here, from a reseeded sampler (see _drop_ahead).
+                self.study.sampler.reseed_rng()
+                return None
+            ahead.request(room, [run.trial._trial_id for run in self.running.values()], None)
         proposed = ahead.take() if ahead.pending else None
         if proposed is None:
             self._drop_ahead(ahead)
@@ -368,7 +372,7 @@ class Coordinator:
             self.study.sampler.reseed_rng()
         ahead.stop()
         self._ahead = None
-        self.stats.ahead_seconds, self.stats.ahead_packs = ahead.seconds, ahead.packs
+        self.stats.ahead_seconds = ahead.seconds
 
     def _show_slot(self, slot: Slot, status: str) -> None:
         job = slot.job

@@ -95,6 +95,56 @@ def test_a_killed_proposer_leaves_the_sampling_to_the_sweep(tmp_path: Path, capl
     assert len({tuple(sorted(p.items())) for p in params}) == 16
 
 
+DIVERGING = """
+[study]
+name = "div"
+trials = 12
+seed = 0
+sampler_startup = 4
+pruner = "none"
+
+[data]
+source = "function"
+function = "sin"
+n_samples = 200
+low = -10.0
+high = 10.0
+standardize = false
+
+[train]
+epochs = 3
+
+[space]
+depth = { low = 1, high = 2 }
+width = { low = 4, high = 16, log = true }
+activation = ["relu"]
+loss = ["quartic"]
+optimizer = ["sgd"]
+lr = { low = 1e-4, high = 0.3, log = true }
+batch_size = 32
+
+[run]
+pack = 4
+retries = 0
+"""
+
+
+def test_budget_freed_by_failed_trials_is_sampled_ahead_too(tmp_path: Path) -> None:
+    """Raw inputs up to 10, a quartic loss and SGD up to 0.3: many trials diverge and
+    fail, which frees budget after the last pack seemed to use it up."""
+    path = tmp_path / "div.toml"
+    path.write_text(DIVERGING)
+    url = f"sqlite:///{tmp_path}/div.db"
+    summary = run_study(
+        load_spec(path), storage=url, devices="cpu", display="none", sample_ahead=True
+    )
+    assert summary.finished == 12 and summary.failed > 0
+    assert summary.ahead_seconds > 0
+    params = list(_params(url, "div").values())
+    assert len(params) == 12 + summary.failed
+    assert len({tuple(sorted(p.items())) for p in params}) == len(params)
+
+
 def test_an_imagined_pack_sees_the_trials_running_then_and_writes_nothing(tmp_path) -> None:
     spec = load_spec(write_study(tmp_path))
     storage = open_storage(f"sqlite:///{tmp_path}/v.db", create=True)
