@@ -34,6 +34,10 @@ import optuna
 from sweep._process import die_with_parent, exit_reason
 from sweep.config import SpaceSpec
 
+# Seconds to wait for a pack's parameters before sampling here instead (a pack of
+# hundreds of trials in a study of thousands takes TPE tens of seconds).
+_ANSWER_WITHIN = 600.0
+
 
 @dataclass(frozen=True)
 class _Setup:
@@ -97,6 +101,9 @@ class Proposer:
         assert self.pending and self.conn is not None
         self.pending = False
         try:
+            if not self.conn.poll(_ANSWER_WITHIN):
+                self._fail(f"the proposer did not answer within {_ANSWER_WITHIN:.0f} s")
+                return None
             reply = self.conn.recv()
         except (EOFError, OSError):
             self._fail(f"the proposer process ended ({exit_reason(self.process)})")
