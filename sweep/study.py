@@ -580,6 +580,11 @@ def finish_trials(
                 storage.set_trial_state_values(frozen._trial_id, state, values)
 
 
+def _utc_now() -> datetime.datetime:
+    """Now, as RDBStorage stamps a trial's start and end: naive UTC."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def _finish_rdb(
     storage: optuna.storages.BaseStorage,
     records: list[tuple[FrozenTrial, TrialState, list[float] | None, dict[str, Any]]],
@@ -594,8 +599,7 @@ def _finish_rdb(
         _upsert_attrs(
             session, models.TrialUserAttributeModel, {f._trial_id: a for f, _, _, a in records}
         )
-        # As RDBStorage stamps a finished trial: naive UTC.
-        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        now = _utc_now()
         by_state: dict[TrialState, list[int]] = {}
         rows = []
         for frozen, state, values, _ in records:
@@ -648,9 +652,10 @@ def _create_trials(storage: optuna.storages.BaseStorage, study_id: int, k: int) 
                 # Inserted unnumbered first, as Optuna does: once they are in, no other
                 # writer can add trials to the study before this transaction ends (the lock
                 # above; SQLite's single writer), so the count below is final.
-                now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
                 row = {"study_id": study_id, "number": None, "state": TrialState.RUNNING}
-                session.execute(sqlalchemy.insert(table), [{**row, "datetime_start": now}] * k)
+                session.execute(
+                    sqlalchemy.insert(table), [{**row, "datetime_start": _utc_now()}] * k
+                )
                 ids = [
                     int(i)
                     for (i,) in session.execute(
