@@ -10,10 +10,11 @@ trials with them as fixed parameters, as it does enqueued ones.
 
 What the proposer sees is what the coordinator had when it asked: the trials running
 then are seen running (as TPE's constant liar counts them), even if they have finished
-by the time the proposer reads. So a study samples the same parameters whatever the
-timing; it samples as two workers would, each pack not yet knowing the results of the
-pack before it. The coordinator samples the first pack itself, then hands its sampler
-(pickled, with its random state) to the proposer, which samples every later pack.
+by the time the proposer reads. So a study run by one coordinator samples the same
+parameters whatever the timing; it samples as two workers would, each pack not yet
+knowing the results of the pack before it. The coordinator samples the first pack
+itself, then hands its sampler (pickled, with its random state) to the proposer,
+which samples every later pack.
 """
 
 from __future__ import annotations
