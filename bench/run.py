@@ -147,24 +147,21 @@ def measure_apart(args: argparse.Namespace, mode: str, repeat: int) -> Row:
     """One run of one mode in a fresh Python process, so that no mode inherits another's
     state (imports, caches, a heap grown by earlier runs). The time counted is the run's
     own, measured inside that process, not its start-up."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--one",
-        mode,
-        "--repeat",
-        str(repeat),
-        "--study",
-        args.study,
-        "--trials",
-        str(args.trials),
-        "--devices",
-        args.devices,
-    ]
+    options = ["--repeat", str(repeat), "--trials", str(args.trials)]
+    _lines, result = run_apart(mode, args.study, args.devices, options)
+    return Row(**result)
+
+
+def run_apart(one: str, study: str, devices: str, options: list[str]) -> tuple[list[str], dict]:
+    """This script with ``--one ONE`` in a fresh process: the lines it printed, and the
+    JSON object on its last line."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--one", one, "--study", study]
+    command += ["--devices", devices, *options]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"bench: {mode} failed (exit {done.returncode}):\n{done.stderr}")
-    return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
+        raise SystemExit(f"bench: {one} failed (exit {done.returncode}):\n{done.stderr}")
+    *lines, last = done.stdout.strip().splitlines()
+    return lines, json.loads(last)
 
 
 def main() -> int:
@@ -257,14 +254,9 @@ def overhead(spec, study: str, n: int, devices: str, one: str) -> int:
         return 0
     walls = []
     for way in ("turn", "ahead"):
-        command = [sys.executable, str(Path(__file__).resolve()), "--study", study]
-        command += ["--overhead", str(n), "--devices", devices, "--one", way]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"bench: overhead ({way}) failed:\n{done.stderr}")
-        *lines, last = done.stdout.strip().splitlines()
+        lines, result = run_apart(way, study, devices, ["--overhead", str(n)])
         print("\n".join(lines), flush=True)
-        walls.append(json.loads(last)["wall"])
+        walls.append(result["wall"])
     print(f"ahead: {walls[0] / walls[1]:.2f}x the trials per minute of in turn")
     return 0
 

@@ -781,10 +781,12 @@ class PackView:
         self.created.update(created)
         asked.extend(created)
         # One read for the pack's new trials, which Trial() would otherwise read one by one.
-        self.trials = {
-            t.number: t for t in self.storage.get_all_trials(self.study_id, deepcopy=False)
-        }
-        self._by_id = {t._trial_id: t for t in self.trials.values()}
+        self._hold(self.storage.get_all_trials(self.study_id, deepcopy=False))
+
+    def _hold(self, trials: Sequence[FrozenTrial]) -> None:
+        """Make ``trials`` the study as this view shows it."""
+        self.trials = {t.number: t for t in trials}
+        self._by_id = {t._trial_id: t for t in trials}
 
     def imagine(self, k: int, running: Sequence[int]) -> list[int]:
         """Instead of :meth:`ask`, for sampling ahead: ``k`` new running trials that exist
@@ -794,31 +796,32 @@ class PackView:
         sees does not depend on when it reads). Returns the new trials' ids; nothing is
         written, and :meth:`flush` must not be called."""
         then = set(running)
-        trials = {}
+        trials = []
         for t in self.storage.get_all_trials(self.study_id, deepcopy=False):
             if t._trial_id in then and t.state != TrialState.RUNNING:
                 t = copy.copy(t)
                 t.state, t.values, t.datetime_complete = TrialState.RUNNING, None, None
-            trials[t.number] = t
-        number = max(trials, default=-1) + 1
+            trials.append(t)
+        number = max((t.number for t in trials), default=-1) + 1
         now = datetime.datetime.now()
         for i in range(k):
-            trials[number + i] = FrozenTrial(
-                number=number + i,
-                state=TrialState.RUNNING,
-                value=None,
-                values=None,
-                datetime_start=now,
-                datetime_complete=None,
-                params={},
-                distributions={},
-                user_attrs={},
-                system_attrs={},
-                intermediate_values={},
-                trial_id=-1 - i,
+            trials.append(
+                FrozenTrial(
+                    number=number + i,
+                    state=TrialState.RUNNING,
+                    value=None,
+                    values=None,
+                    datetime_start=now,
+                    datetime_complete=None,
+                    params={},
+                    distributions={},
+                    user_attrs={},
+                    system_attrs={},
+                    intermediate_values={},
+                    trial_id=-1 - i,
+                )
             )
-        self.trials = trials
-        self._by_id = {t._trial_id: t for t in trials.values()}
+        self._hold(trials)
         return [-1 - i for i in range(k)]
 
     def sample(

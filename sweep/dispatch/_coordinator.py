@@ -283,9 +283,8 @@ class Coordinator:
         ahead = self._ahead
         if ahead is not None and self._left > 0:  # the next pack, sampled while this trains
             t0 = time.perf_counter()
-            running = [run.trial._trial_id for run in self.running.values()]
             handover = None if ahead.handed_off else self.study.sampler
-            ahead.request(min(self.pack, self._left), running, handover)
+            ahead.request(min(self.pack, self._left), self._running_ids(), handover)
             if ahead.failure:
                 self._drop_ahead(ahead)
             self.stats.sampler_seconds += time.perf_counter() - t0
@@ -358,11 +357,14 @@ class Coordinator:
                 # is sampled here, from a reseeded sampler (see _drop_ahead).
                 self.study.sampler.reseed_rng()
                 return None
-            ahead.request(room, [run.trial._trial_id for run in self.running.values()], None)
+            ahead.request(room, self._running_ids(), None)
         proposed = ahead.take() if ahead.pending else None
         if proposed is None:
             self._drop_ahead(ahead)
         return proposed
+
+    def _running_ids(self) -> list[int]:
+        return [run.trial._trial_id for run in self.running.values()]
 
     def _drop_ahead(self, ahead: Proposer) -> None:
         """The proposer failed: sample here from now on, from a reseeded sampler if the
