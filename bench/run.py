@@ -2,10 +2,13 @@
 
     python bench/run.py [--trials 100] [--repeats 3] [--modes baseline,alone,packed,...]
     python bench/run.py --overhead 1000      # coordinator share at 1000 short trials
-                                             # (sampling in turn, then ahead)
+                                             # (sampling in turn, then ahead; 2 epochs
+                                             # on 300 points, or --epochs, --points)
+    python bench/run.py --study bench/mnist.toml --trials 20 --repeats 1
+                                             # MNIST-sized trials (on a GPU: --devices cuda)
 
 Every mode runs the same study (bench/bench.toml: search space, data split, epochs,
-batch size 64, sampler, pruner and seed):
+batch size 64, sampler, pruner and seed) on the same device (--devices):
 
   baseline        a hand-written objective in the tutorials' style (bench/baseline.py):
                   nn.Sequential, DataLoader(batch_size=64, shuffle=True), in-memory storage
@@ -16,13 +19,20 @@ batch size 64, sampler, pruner and seed):
   packed-ahead    packed, each next pack sampled in a second process meanwhile
                   (``--sample-ahead``; not in the default modes, see --overhead)
 
+A study on MNIST or FashionMNIST (bench/mnist.toml) reads the images where they are
+on disk (<data_dir>/MNIST/raw/, never downloaded here) and otherwise trains on random
+data of the same shape (54,000 training and 6,000 validation samples of 784 features,
+10 classes; it says so).
+
 Each run is its own Python process (so no mode inherits another's imports, caches or
 heap), timed inside that process; the modes are interleaved over the repeats.
 For each mode it prints trials per minute (median of the repeats), the ratio to
 the baseline's median, the best objective value (median of the repeats), and for
 sweep the coordinator's share of wall time (sampler, storage and dispatch; on
 worker processes it overlaps training) and the sampler's part of it. Every repeat
-is written to bench/results/<date>.csv.
+is written to bench/results/<date>.csv (--results DIR for another folder). On a GPU it
+also prints the peak GPU memory and the memory per trial (the peak less the data kept
+on the device, over the largest pack; runs in this process only, not on workers).
 """
 
 from __future__ import annotations
@@ -47,8 +57,14 @@ sys.path.insert(0, str(HERE))
 from baseline import run_baseline  # noqa: E402
 
 import sweep  # noqa: E402
+from sweep.config import DataSpec  # noqa: E402
 from sweep.data import load_data  # noqa: E402
-from sweep.dispatch._devices import available_cores  # noqa: E402
+from sweep.data._synthetic import RandomClassificationOptions  # noqa: E402
+from sweep.data._vision import RAW_FILES, raw_folder  # noqa: E402
+from sweep.dispatch._devices import available_cores, resolve_devices  # noqa: E402
+
+VISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+VISION_SIZES = (60_000, 10_000)  # the images in the training and the test file
 
 MODES: dict[str, dict[str, Any]] = {
     "alone": {"pack": 1, "per_device": 1},
@@ -73,6 +89,60 @@ class Row:
     slots: int | None = None
     useful_gflops: float | None = None  # 6 x parameters x training samples / wall time
     ahead_share: float | None = None  # sampling in the proposer process, meanwhile
+    gpu_peak_mib: float | None = None  # peak GPU memory allocated during the run
+    gpu_mib_per_trial: float | None = None  # the peak less the data, over the largest pack
+
+
+def load_bench_spec(path: str) -> tuple[Any, str | None]:
+    """The bench study, and a note when its data were replaced: a study on MNIST or
+    FashionMNIST whose files are not on disk trains on random data of the same shape."""
+    spec = sweep.load_spec(path)
+    dataset = VISION.get(spec.data.source)
+    if dataset is None:
+        return spec, None
+    folder = raw_folder(spec.data.options.data_dir, dataset)
+    if all((folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in RAW_FILES):
+        return spec, None
+    train, test = VISION_SIZES
+    total = train + test
+    data = DataSpec(
+        source="random_classification",
+        options=RandomClassificationOptions(n_samples=total, n_features=784, n_classes=10),
+        val_fraction=spec.data.val_fraction * train / total,
+        test_fraction=test / total,
+        seed=spec.data.seed,
+        standardize=False,
+    )
+    note = (
+        f"{dataset} is not in {folder}: random data of its shape instead "
+        f"({round(train * (1 - spec.data.val_fraction))} training samples of 784 features, "
+        "10 classes)"
+    )
+    return dataclasses.replace(spec, data=data), note
+
+
+class GpuMemory:
+    """Peak GPU memory allocated between ``start`` and ``stop`` (nothing on the CPU)."""
+
+    def __init__(self, device: str) -> None:
+        self.device = torch.device(device) if device.startswith("cuda") else None
+
+    def start(self) -> None:
+        if self.device is not None:
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+
+    def stop(self, resident_bytes: int, largest_pack: int) -> tuple[float | None, float | None]:
+        """(peak MiB, MiB per trial: the peak less ``resident_bytes`` over the pack)."""
+        if self.device is None:
+            return None, None
+        peak = torch.cuda.max_memory_allocated(self.device)
+        per_trial = max(0, peak - resident_bytes) / max(1, largest_pack)
+        return peak / 2**20, per_trial / 2**20
+
+
+def nbytes(*tensors: torch.Tensor) -> int:
+    return sum(t.element_size() * t.nelement() for t in tensors)
 
 
 def useful_flops(n_params: int, epochs: int, n_train: int) -> float:
@@ -81,11 +151,15 @@ def useful_flops(n_params: int, epochs: int, n_train: int) -> float:
     return 6.0 * n_params * epochs * n_train
 
 
-def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, n_train: int) -> Row:
+def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, data) -> Row:
     options = MODES[mode]
     per_device = options["per_device"] or available_cores()
+    in_process = per_device == 1 and len(resolve_devices(devices)) == 1
+    memory = GpuMemory(resolve_devices(devices)[0] if in_process else "cpu")
+    n_train = len(data.x_train)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
+        memory.start()
         start = time.perf_counter()
         s = sweep.run_study(
             spec,
@@ -99,6 +173,9 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, n_train: 
         )
         wall = time.perf_counter() - start  # everything: workers' start-up, data, storage
         frame = sweep.open_study(spec.name, storage=url).trials()
+        largest = int(frame["pack_size"].max()) if frame["pack_size"].notna().any() else 1
+        resident = nbytes(data.x_train, data.y_train, data.x_val, data.y_val, data.x_test)
+        peak, per_trial = memory.stop(resident + nbytes(data.y_test), largest)
         flops = sum(
             useful_flops(int(r.n_params), int(r.epochs_run), n_train)
             for r in frame.itertuples()
@@ -118,6 +195,8 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, n_train: 
         len(s.slots),
         flops / wall / 1e9,
         s.ahead_seconds / wall,
+        peak,
+        per_trial,
     )
 
 
@@ -125,22 +204,36 @@ def measure(spec, mode: str, trials: int, repeat: int, devices: str) -> Row:
     """One run of one mode, in this process."""
     data = load_data(spec.data)
     if mode != "baseline":
-        return run_sweep(spec, mode, trials, repeat, devices, len(data.x_train))
+        return run_sweep(spec, mode, trials, repeat, devices, data)
+    device = resolve_devices(devices)[0]  # the baseline trains on one device
     torch.set_num_threads(available_cores())
+    memory = GpuMemory(device)
+    memory.start()
     wall, best, n, flops = run_baseline(
         data,
+        spec.space,
         n_trials=trials,
         epochs=spec.train.epochs,
         seed=spec.study.seed,
         startup=spec.study.sampler_startup,
         pruner_startup=spec.study.pruner_startup,
         pruner_warmup=spec.study.pruner_warmup,
-        depth_range=(spec.space.depth.low, spec.space.depth.high),
-        width_range=(spec.space.width.low, spec.space.width.high),
         sampler=spec.study.sampler,
         pruner=spec.study.pruner,
+        device=device,
     )
-    return Row(mode, repeat, n, wall, 60 * n / wall, best, useful_gflops=flops / wall / 1e9)
+    peak, per_trial = memory.stop(nbytes(data.x_val, data.y_val), 1)
+    return Row(
+        mode,
+        repeat,
+        n,
+        wall,
+        60 * n / wall,
+        best,
+        useful_gflops=flops / wall / 1e9,
+        gpu_peak_mib=peak,
+        gpu_mib_per_trial=per_trial,
+    )
 
 
 def measure_apart(args: argparse.Namespace, mode: str, repeat: int) -> Row:
@@ -171,6 +264,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", default="baseline,alone,workers,packed,packed-workers")
     parser.add_argument("--devices", default="auto")
+    parser.add_argument("--results", default=str(HERE / "results"), help="folder for the CSV")
     parser.add_argument(
         "--overhead",
         type=int,
@@ -178,12 +272,22 @@ def main() -> int:
         metavar="N",
         help="instead: N short trials packed, and the coordinator's share",
     )
+    parser.add_argument("--epochs", type=int, default=2, help="with --overhead: epochs")
+    parser.add_argument(
+        "--points", type=int, default=300, help="with --overhead: the data set's points"
+    )
     parser.add_argument("--one", default="", help=argparse.SUPPRESS)  # see measure_apart
     parser.add_argument("--repeat", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    spec = sweep.load_spec(args.study)
+    try:
+        resolve_devices(args.devices)
+        spec, note = load_bench_spec(args.study)
+    except sweep.SweepError as e:
+        raise SystemExit(f"bench: {e}") from None
+    if note and not args.one:
+        print(f"bench: {note}", flush=True)
     if args.overhead:
-        return overhead(spec, args.study, args.overhead, args.devices, args.one)
+        return overhead(spec, args)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if args.one:
         row = measure(spec, args.one, args.trials, args.repeat, args.devices)
@@ -220,6 +324,9 @@ def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
         "pack",
         "GFLOP/s",
     )
+    on_gpu = any(r.gpu_peak_mib is not None for r in rows)
+    if on_gpu:
+        header += ("GPU peak MiB", "MiB/trial")
     print(f"{header[0]:16s}" + "".join(f"{h:>14s}" for h in header[1:]))
     for m in modes:
         rs = [r for r in rows if r.mode == m]
@@ -232,10 +339,17 @@ def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
         samp = f"{statistics.median(r.sampler_share or 0 for r in rs):.1%}" if is_sweep else "-"
         pack = str(rs[0].pack) if rs[0].pack is not None else "-"
         gflops = f"{statistics.median(r.useful_gflops or 0 for r in rs):.2f}"
-        cells = (f"{med[m]:.1f}", ratio, f"{best:.4f}", coord, samp, pack, gflops)
+        cells: tuple[str, ...] = (f"{med[m]:.1f}", ratio, f"{best:.4f}", coord, samp, pack, gflops)
+        if on_gpu:
+            peaks = [r.gpu_peak_mib for r in rs if r.gpu_peak_mib is not None]
+            each = [r.gpu_mib_per_trial for r in rs if r.gpu_mib_per_trial is not None]
+            cells += (
+                f"{statistics.median(peaks):.1f}" if peaks else "-",
+                f"{statistics.median(each):.1f}" if each else "-",
+            )
         print(f"{m:16s}" + "".join(f"{c:>14s}" for c in cells))
-    out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.csv"
-    out.parent.mkdir(exist_ok=True)
+    out = Path(args.results) / f"{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=[f.name for f in dataclasses.fields(Row)])
         writer.writeheader()
@@ -244,30 +358,36 @@ def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
-def overhead(spec, study: str, n: int, devices: str, one: str) -> int:
-    """Short trials (2 epochs on 300 points), packed: how much of the wall time is the
-    coordinator's (sampler, storage, dispatch)? Sampled in turn, then ahead (the next
-    pack sampled in a second process while one trains), each in a fresh process."""
-    if one:
-        wall = overhead_run(spec, n, devices, ahead=one == "ahead")
+def overhead(spec, args: argparse.Namespace) -> int:
+    """Short trials (2 epochs on 300 points by default), packed: how much of the wall time
+    is the coordinator's (sampler, storage, dispatch)? Sampled in turn, then ahead (the
+    next pack sampled in a second process while one trains), each in a fresh process."""
+    n, epochs, points = args.overhead, args.epochs, args.points
+    if not hasattr(spec.data.options, "n_samples"):
+        raise SystemExit(
+            f"bench: --overhead needs a data source with n_samples, not {spec.data.source!r}"
+        )
+    if args.one:
+        wall = overhead_run(spec, n, epochs, points, args.devices, ahead=args.one == "ahead")
         print(json.dumps({"wall": wall}))
         return 0
     walls = []
+    options = ["--overhead", str(n), "--epochs", str(epochs), "--points", str(points)]
     for way in ("turn", "ahead"):
-        lines, result = run_apart(way, study, devices, ["--overhead", str(n)])
+        lines, result = run_apart(way, args.study, args.devices, options)
         print("\n".join(lines), flush=True)
         walls.append(result["wall"])
     print(f"ahead: {walls[0] / walls[1]:.2f}x the trials per minute of in turn")
     return 0
 
 
-def overhead_run(spec, n: int, devices: str, ahead: bool) -> float:
+def overhead_run(spec, n: int, epochs: int, points: int, devices: str, ahead: bool) -> float:
     short = dataclasses.replace(
         spec,
         study=dataclasses.replace(spec.study, name="overhead", trials=n),
-        train=dataclasses.replace(spec.train, epochs=2),
+        train=dataclasses.replace(spec.train, epochs=epochs),
         data=dataclasses.replace(
-            spec.data, options=dataclasses.replace(spec.data.options, n_samples=300)
+            spec.data, options=dataclasses.replace(spec.data.options, n_samples=points)
         ),
     )
     load_data(short.data)  # its imports and generation are not the run's
@@ -284,7 +404,8 @@ def overhead_run(spec, n: int, devices: str, ahead: bool) -> float:
         wall = time.perf_counter() - start
     coord, samp = s.coordinator_seconds, s.sampler_seconds
     print(
-        f"{'ahead' if ahead else 'in turn':8s} {s.finished} short trials in {wall:.1f} s "
+        f"{'ahead' if ahead else 'in turn':8s} {s.finished} trials of {epochs} epochs on "
+        f"{points} points in {wall:.1f} s "
         f"(pack {s.pack}, {', '.join(s.slots)}): coordinator {coord:.1f} s = "
         f"{coord / wall:.1%} of wall time (sampler {samp:.1f} s = {samp / wall:.1%}; "
         f"storage and dispatch {(coord - samp) / wall:.1%})"

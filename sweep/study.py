@@ -31,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from sweep.config import SpaceSpec, StudySection, StudySpec, fingerprint, parse_spec, spec_to_table
 from sweep.errors import ConfigError, StudyNotFoundError
 from sweep.metrics import Objective, objective_for
+from sweep.pruners import MedianPruner, PercentilePruner
 from sweep.space import TrialConfig, sample_config
 from sweep.storage import sqlite_path
 from sweep.tpe import TPESampler
@@ -64,12 +65,13 @@ def build_sampler(section: StudySection, *, offset: int = 0) -> optuna.samplers.
 
 def build_pruner(section: StudySection, epochs: int) -> optuna.pruners.BasePruner:
     """The study's pruner; a step is an epoch."""
+    # sweep's percentile pruners decide as Optuna's do, faster against a Snapshot.
     if section.pruner == "median":
-        return optuna.pruners.MedianPruner(
+        return MedianPruner(
             n_startup_trials=section.pruner_startup, n_warmup_steps=section.pruner_warmup
         )
     if section.pruner == "percentile":
-        return optuna.pruners.PercentilePruner(
+        return PercentilePruner(
             section.percentile,
             n_startup_trials=section.pruner_startup,
             n_warmup_steps=section.pruner_warmup,
@@ -204,23 +206,36 @@ class Snapshot(optuna.Study):
         )
         self._source = study
         self.by_number: dict[int, FrozenTrial] = {}
+        # Bumped whenever the trials change; what is worked out from them is kept per
+        # version (the lists below, the percentile pruner's values at a step).
+        self.version = 0
+        self._lists: dict[Any, list[FrozenTrial]] = {}
         self.refresh()
 
     def refresh(self) -> None:
         """Read every trial from the storage again."""
         self.by_number = {t.number: t for t in self._source.get_trials(deepcopy=False)}
+        self._changed()
 
     def record(self, trial: FrozenTrial) -> None:
         """Put (or replace) one trial as it is now, without reading the storage."""
         self.by_number[trial.number] = trial
+        self._changed()
+
+    def _changed(self) -> None:
+        self.version += 1
+        self._lists = {}
 
     def _get_trials(
         self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
     ) -> list[FrozenTrial]:
-        trials = [
-            t for _, t in sorted(self.by_number.items()) if states is None or t.state in states
-        ]
-        return copy.deepcopy(trials) if deepcopy else trials
+        key = None if states is None else tuple(states)
+        trials = self._lists.get(key)
+        if trials is None:
+            trials = self._lists[key] = [
+                t for _, t in sorted(self.by_number.items()) if states is None or t.state in states
+            ]
+        return copy.deepcopy(trials) if deepcopy else list(trials)
 
     def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[FrozenTrial]:
         return self._get_trials(deepcopy, states)

@@ -1,5 +1,6 @@
 """Synthetic workloads from the tutorials: non-linear binary classification,
-random regression and fitting a 1-D function such as a sine curve."""
+random regression, random data of a given shape and fitting a 1-D function such
+as a sine curve."""
 
 from __future__ import annotations
 
@@ -93,6 +94,24 @@ class RandomRegressionOptions:
 
 
 @dataclass(frozen=True)
+class RandomClassificationOptions:
+    """Inputs drawn from N(0, 1) and class labels drawn uniformly, independently of
+    them: a workload of a given shape with nothing to learn. The defaults are MNIST's
+    shape (70,000 images of 784 pixels, 10 classes), for timing MNIST-sized networks
+    where the images are not at hand."""
+
+    n_samples: int = 70_000
+    n_features: int = 784
+    n_classes: int = 10
+
+    def __post_init__(self) -> None:
+        _positive("n_samples", self.n_samples)
+        _positive("n_features", self.n_features)
+        if self.n_classes < 2:
+            raise SpecValueError("n_classes", f"must be at least 2, got {self.n_classes}")
+
+
+@dataclass(frozen=True)
 class FunctionOptions:
     """y = f(x) on evenly spaced x, e.g. a sine curve on [-10, 10]."""
 
@@ -158,6 +177,14 @@ def load_random_regression(options: RandomRegressionOptions, seed: int) -> RawDa
     return RawData(x, y, "regression", tuple(f"x{i}" for i in range(options.d_in)))
 
 
+def load_random_classification(options: RandomClassificationOptions, seed: int) -> RawData:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((options.n_samples, options.n_features), dtype=np.float32)
+    y = rng.integers(0, options.n_classes, size=options.n_samples, dtype=np.int64)
+    names = tuple(f"x{i}" for i in range(options.n_features))
+    return RawData(x, y, "multiclass", names, tuple(range(options.n_classes)))
+
+
 def load_function(options: FunctionOptions, seed: int) -> RawData:
     x = np.linspace(options.low, options.high, options.n_samples, dtype=np.float64)
     if options.function == "sin":
@@ -196,6 +223,15 @@ register(
         "regression",
         f"{_HERE}:load_random_regression",
         "N(0, 1) inputs and targets (N=64, D_in=1000, D_out=10 by default)",
+    )
+)
+register(
+    Source(
+        "random_classification",
+        RandomClassificationOptions,
+        "multiclass",
+        f"{_HERE}:load_random_classification",
+        "N(0, 1) inputs, uniform random labels (MNIST's shape by default: 70000 x 784, 10 classes)",
     )
 )
 register(

@@ -46,6 +46,22 @@ def test_random_regression_defaults_follow_the_tutorial() -> None:
     assert small.x.shape == (10, 3) and small.y.shape == (10, 2)
 
 
+def test_random_classification_has_mnists_shape_by_default() -> None:
+    spec = parse_spec({"study": {"name": "t"}, "data": {"source": "random_classification"}})
+    options = spec.data.options
+    assert (options.n_samples, options.n_features, options.n_classes) == (70_000, 784, 10)
+    raw = _raw("random_classification", n_samples=500, n_features=7, n_classes=4)
+    assert raw.task == "multiclass" and raw.classes == (0, 1, 2, 3)
+    assert raw.x.shape == (500, 7) and raw.x.dtype == np.float32
+    assert raw.y.shape == (500,) and raw.y.dtype == np.int64
+    assert set(raw.y.tolist()) == {0, 1, 2, 3}
+    assert abs(float(raw.x.mean())) < 0.1 and 0.9 < float(raw.x.std()) < 1.1
+    again = _raw("random_classification", n_samples=500, n_features=7, n_classes=4)
+    other = _raw("random_classification", 1, n_samples=500, n_features=7, n_classes=4)
+    np.testing.assert_array_equal(raw.y, again.y)
+    assert not np.array_equal(raw.x, other.x)
+
+
 @pytest.mark.parametrize(
     ("function", "expected"),
     [("sin", np.sin), ("cos", np.cos), ("poly", lambda x: 1 - 2 * x + 0.5 * x**2)],
@@ -72,6 +88,8 @@ def test_function_noise_is_seeded() -> None:
         ({"source": "function", "low": 2, "high": 1}, "data.low"),
         ({"source": "function", "function": "tan"}, "data.function"),
         ({"source": "random_regression", "d_in": 0}, "data.d_in"),
+        ({"source": "random_classification", "n_classes": 1}, "data.n_classes"),
+        ({"source": "random_classification", "n_features": 0}, "data.n_features"),
     ],
 )
 def test_bad_options_name_the_key(data: dict, key: str) -> None:

@@ -1,0 +1,151 @@
+"""The benchmark script: its data fallback for MNIST-sized studies, and whole runs of it
+(the baseline and sweep's modes) on tiny studies in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sweep.data import load_data
+from tests.data.idx_files import write_idx_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench" / "run.py"
+
+
+def _bench_module():
+    if "bench_run" in sys.modules:
+        return sys.modules["bench_run"]
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mnist_study(path: Path, data_dir: Path) -> Path:
+    text = (ROOT / "bench" / "mnist.toml").read_text()
+    text = text.replace('data_dir = "data"', f'data_dir = "{data_dir}"')
+    path.write_text(text)
+    return path
+
+
+def test_mnist_study_without_the_images_trains_on_random_data_of_their_shape(
+    tmp_path: Path,
+) -> None:
+    bench = _bench_module()
+    study = _mnist_study(tmp_path / "mnist.toml", tmp_path / "nothing-here")
+    spec, note = bench.load_bench_spec(str(study))
+    assert spec.data.source == "random_classification"
+    assert note is not None and str(tmp_path / "nothing-here" / "MNIST" / "raw") in note
+    data = load_data(spec.data)
+    assert data.task == "multiclass" and (data.n_features, data.n_outputs) == (784, 10)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (54_000, 6_000, 10_000)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnist_study_with_the_images_reads_them(tmp_path: Path, gz: bool) -> None:
+    bench = _bench_module()
+    write_idx_dataset(tmp_path / "data", n_train=50, n_test=10, gz=gz)
+    spec, note = bench.load_bench_spec(str(_mnist_study(tmp_path / "m.toml", tmp_path / "data")))
+    assert note is None and spec.data.source == "mnist"
+    data = load_data(spec.data)
+    assert len(data.x_train) + len(data.x_val) == 50 and len(data.x_test) == 10
+
+
+TINY = {
+    "multiclass": """
+[study]
+name = "tiny_multiclass"
+trials = 3
+pruner = "median"
+seed = 0
+[data]
+source = "random_classification"
+n_samples = 240
+n_features = 12
+n_classes = 3
+[train]
+epochs = 2
+[space]
+depth = { low = 1, high = 2 }
+width = { low = 4, high = 16, log = true }
+activation = ["relu", "tanh"]
+loss = "cross_entropy"
+optimizer = ["sgd", "adam"]
+lr = { low = 1e-3, high = 1e-1, log = true }
+batch_size = 64
+""",
+    "binary": """
+[study]
+name = "tiny_binary"
+trials = 3
+pruner = "median"
+seed = 0
+[data]
+source = "moons"
+n_samples = 200
+[train]
+epochs = 2
+[space]
+depth = { low = 1, high = 3 }
+width = { low = 4, high = 16, log = true }
+activation = ["relu", "tanh", "split", "sum"]
+loss = ["bce", "mse", "quartic"]
+optimizer = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"]
+lr = { low = 1e-3, high = 1e-1, log = true }
+weight_decay = [0.0, 1e-4]
+dropout = [0.0, 0.1]
+batch_size = 64
+""",
+}
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BENCH), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("task", ["multiclass", "binary"])
+def test_bench_runs_the_baseline_and_sweep_side_by_side(tmp_path: Path, task: str) -> None:
+    study = tmp_path / "tiny.toml"
+    study.write_text(TINY[task])
+    results = tmp_path / "results"
+    modes = ["baseline", "alone", "packed"]
+    done = _bench(
+        "--study", str(study), "--trials", "3", "--repeats", "1",
+        "--modes", ",".join(modes), "--devices", "cpu", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = done.stdout.split("3 trials per run, 1 repeats")[1].splitlines()
+    assert "x baseline" in table[1]
+    assert [line.split()[0] for line in table[2:5]] == modes
+    assert table[2].split()[2] == "1.0x"
+    (out,) = results.glob("*.csv")
+    rows = list(csv.DictReader(out.open()))
+    assert [r["mode"] for r in rows] == modes
+    for r in rows:
+        assert int(r["trials"]) == 3 and float(r["trials_per_minute"]) > 0
+        assert 0.0 <= float(r["best"]) <= 1.0
+        assert float(r["useful_gflops"]) > 0
+        assert r["gpu_peak_mib"] == ""  # on the CPU there is no GPU memory to report
+    assert rows[0]["coordinator_share"] == "" and float(rows[2]["coordinator_share"]) > 0
+
+
+def test_bench_names_a_device_that_is_not_there(tmp_path: Path) -> None:
+    done = _bench("--devices", "cuda:7", "--trials", "1")
+    assert done.returncode != 0
+    assert done.stderr.strip().startswith("bench: ") and "cuda:7" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
