@@ -469,12 +469,17 @@ def write_attrs(
             _upsert_attrs(session, models.TrialUserAttributeModel, user)
             _upsert_attrs(session, models.TrialSystemAttributeModel, system)
             if first_heartbeat:
-                # A trial's first beat is a new row stamped with the database's time, as
-                # RDBStorage.record_heartbeat writes it.
+                # A trial's first beat is a new row stamped with the database's time (the
+                # column's default), as RDBStorage.record_heartbeat writes it: one query
+                # for the trials that have one already, one insert for the others.
                 beats = models.TrialHeartbeatModel
-                for trial_id in {*user, *system}:
-                    if beats.where_trial_id(trial_id, session) is None:
-                        session.add(beats(trial_id=trial_id))
+                ids = sorted({*user, *system})
+                have = {
+                    row[0] for row in session.query(beats.trial_id).filter(beats.trial_id.in_(ids))
+                }
+                new = [{"trial_id": trial_id} for trial_id in ids if trial_id not in have]
+                if new:
+                    session.execute(sqlalchemy.insert(beats), new)
         return
     _check_stored_running(storage, {*user, *system})
     for trial_id, attrs in user.items():
@@ -730,6 +735,7 @@ class PackView:
         self.trials: dict[int, FrozenTrial] = {}
         self._by_id: dict[int, FrozenTrial] = {}
         self.created: set[int] = set()  # ids of the trials ask() created (not taken waiting)
+        self.partial = False  # the view holds only the new trials (see ask)
         self.params: list[tuple[int, str, float, Any]] = []
         self.system: dict[int, dict[str, Any]] = {}
         # The first distribution the study holds under each parameter name (Optuna checks
@@ -772,9 +778,12 @@ class PackView:
     # -- the pack -----------------------------------------------------------------------------
     def ask(self, k: int, asked: list[int], new: int | None = None) -> None:
         """Start ``k`` trials, appending their ids to ``asked`` as each is taken: waiting
-        ones first (retries, enqueued trials), as ``Study.ask`` takes them, then new ones
-        (no more than ``new`` of them, where given)."""
+        ones first (retries, enqueued trials), as ``Study.ask`` takes them, then new ones.
+        With ``new`` (sampling ahead: the new trials will take parameters sampled
+        elsewhere, no more than ``new`` of them), the sampler does not run here unless a
+        waiting trial was taken, so only the new trials are read."""
         start = len(asked)
+        backend: Any = getattr(self.storage, "_backend", self.storage)
         waiting = self.storage.get_all_trials(
             self.study_id, deepcopy=False, states=(TrialState.WAITING,)
         )
@@ -794,9 +803,20 @@ class PackView:
             self.storage, self.study_id, more if new is None else min(more, new)
         )
         self.created.update(created)
+        taken_waiting = len(asked) > start
         asked.extend(created)
         # One read for the pack's new trials, which Trial() would otherwise read one by one.
-        self._hold(self.storage.get_all_trials(self.study_id, deepcopy=False))
+        self.partial = (
+            new is not None
+            and created != []
+            and not taken_waiting
+            and isinstance(backend, optuna.storages.RDBStorage)
+        )
+        if self.partial:
+            # The trials from the first new one on (another machine's may be among them).
+            self._hold(backend._get_trials(self.study_id, None, set(), min(created) - 1))
+        else:
+            self._hold(self.storage.get_all_trials(self.study_id, deepcopy=False))
 
     def _hold(self, trials: Sequence[FrozenTrial]) -> None:
         """Make ``trials`` the study as this view shows it."""
@@ -859,6 +879,8 @@ class PackView:
                 if left and trial_id in self.created:
                     # As an enqueued trial's: every suggest returns them, no sampler runs.
                     trial._fixed_params = left.pop(0)
+                elif self.partial:  # the sampler would see only the new trials
+                    raise AssertionError("a trial without proposed parameters after ask(new=)")
                 frozen = trial._cached_frozen_trial  # read after ask(): RUNNING
                 self.trials[frozen.number] = frozen  # filled in as it is sampled
                 trials.append(trial)

@@ -219,6 +219,10 @@ def test_attributes_of_several_trials_are_written_together(storage) -> None:
     study = optuna.create_study(storage=storage, study_name="s")
     a, b = study.ask(), study.ask()
     a.set_user_attr("seed", 1)  # an existing key is updated, new keys inserted
+    backend = getattr(storage, "_backend", storage)
+    rdb = isinstance(backend, optuna.storages.RDBStorage)
+    if rdb:
+        backend.record_heartbeat(a._trial_id)  # a has beaten already: kept, not doubled
     write_attrs(
         storage,
         {a._trial_id: {"seed": 7, "config": {"widths": [4, 4]}}, b._trial_id: {"seed": 8}},
@@ -227,14 +231,14 @@ def test_attributes_of_several_trials_are_written_together(storage) -> None:
     )
     got = {t.number: (t.user_attrs, t.system_attrs.get("owner")) for t in study.get_trials()}
     assert got == {0: ({"seed": 7, "config": {"widths": [4, 4]}}, "me"), 1: ({"seed": 8}, None)}
-    backend = getattr(storage, "_backend", storage)
-    if isinstance(backend, optuna.storages.RDBStorage):
+    if rdb:
         from optuna.storages._rdb import models
 
         session = backend.scoped_session()
-        beats = {row.trial_id for row in session.query(models.TrialHeartbeatModel).all()}
+        beats = [(row.trial_id, row.heartbeat) for row in session.query(models.TrialHeartbeatModel)]
         session.close()
-        assert beats == {a._trial_id, b._trial_id}
+        assert sorted(trial_id for trial_id, _ in beats) == [a._trial_id, b._trial_id]
+        assert all(isinstance(when, datetime.datetime) for _, when in beats)
 
 
 def test_attributes_of_a_finished_trial_write_nothing(storage) -> None:

@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 
 from sweep.config import load_spec
 from sweep.run import run_study
+from sweep.space import sample_config
 from sweep.storage import open_storage
 from sweep.study import PackView
 from tests.conftest import run_cli, write_study
@@ -166,6 +167,43 @@ def test_an_imagined_pack_sees_the_trials_running_then_and_writes_nothing(tmp_pa
     stored = study.get_trials()
     assert len(stored) == 2 and stored[1].state == TrialState.COMPLETE  # nothing written
     assert study.trials[1].value == 0.9
+
+
+def test_a_pack_asked_for_proposed_parameters_reads_only_its_new_trials(tmp_path) -> None:
+    spec = load_spec(write_study(tmp_path))
+    storage = open_storage(f"sqlite:///{tmp_path}/p.db", create=True)
+    study = optuna.create_study(storage=storage, direction="maximize")
+    for value in (0.5, 0.7):
+        trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-3, 1e-1, log=True)})
+        study.tell(trial, value)
+    # What a proposer sends: whole parameter sets, here drawn at random elsewhere.
+    elsewhere = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    drawn = [sample_config(spec.space, elsewhere.ask()) for _ in range(3)]
+    proposals = [t.params for t in elsewhere.trials]
+    view = PackView(study, {})
+    asked: list[int] = []
+    view.ask(3, asked, new=3)
+    assert view.partial and sorted(view.trials) == [2, 3, 4]  # the finished two not read
+    trials, configs = view.sample(spec.space, asked, proposals)
+    view.flush()
+    assert configs == drawn
+    stored = {t.number: t for t in study.get_trials()}
+    assert [stored[n].params for n in (2, 3, 4)] == proposals
+    assert [stored[n].state for n in range(5)] == [TrialState.COMPLETE] * 2 + [
+        TrialState.RUNNING
+    ] * 3
+    # A trial without proposed parameters would be sampled against the new trials alone.
+    view = PackView(study, {})
+    asked = []
+    view.ask(2, asked, new=2)
+    with pytest.raises(AssertionError, match="without proposed parameters"):
+        view.sample(spec.space, asked, proposals[:1])
+    # A waiting trial taken (a retry, sampled here if it lacks parameters): a full read.
+    study.enqueue_trial({"lr": 0.05})
+    view = PackView(study, {})
+    asked = []
+    view.ask(2, asked, new=1)
+    assert not view.partial and len(view.trials) == 9
 
 
 def test_the_cli_samples_ahead_on_request(tmp_path: Path) -> None:
