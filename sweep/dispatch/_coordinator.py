@@ -170,6 +170,9 @@ class Coordinator:
         self._steps: dict[int, dict[int, float]] = {}  # epoch values held back; _record_step
         self._steps_written = time.monotonic()
         self._hold_steps = judges_from_values(study.pruner)  # see _record_step
+        self._ends: list[tuple[_Running, TrialResult, TrialEnd]] = []  # held back; _finish
+        self._end_steps: dict[int, dict[int, float]] = {}  # their epoch values, by trial id
+        self._ends_written = time.monotonic()
         self._view_read = 0.0
         self._ahead = ahead  # samples the next pack while this one trains (sweep.ahead)
         self._left = budget  # trials the budget leaves after the last pack started
@@ -197,6 +200,8 @@ class Coordinator:
                     if slot.job is None and not self._fill(slot):
                         break
                 busy = [s for s in self.slots if s.job is not None]
+                if not busy:
+                    self._write_ends()
                 self.stats.coordinator_seconds += time.perf_counter() - t0
                 if not busy:
                     finished, running = counts(self.study)
@@ -209,9 +214,11 @@ class Coordinator:
                 for slot in self._ready(busy):
                     self._service(slot)
         except KeyboardInterrupt:
+            self._write_ends_anyway()
             self._fail_running(list(self.running), "interrupted (Ctrl-C)", retry=True)
             raise
         except BaseException as e:
+            self._write_ends_anyway()
             self._fail_running(list(self.running), f"sweep stopped: {e}", retry=True)
             raise
         finally:
@@ -302,6 +309,7 @@ class Coordinator:
         as each is created), sample them, record them and mark them running here."""
         storage = self.study._storage
         backend: Any = getattr(storage, "_backend", storage)
+        self._write_ends()  # the sampler and the budget count read the trials' states
         t0 = time.perf_counter()
         proposed = self._proposed()  # before the lock: it may wait for the proposer
         with budget_lock(backend, self.study.study_name):
@@ -458,13 +466,16 @@ class Coordinator:
     def _pruning_view(self) -> Snapshot:
         now = time.monotonic()
         if self._view is None or now - self._view_read > self.heartbeat_interval:
+            self._write_ends()  # the view is read back from the storage
             self._view = Snapshot(self.study)
             self._view_read = now
         return self._view
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
-        """Record the results that came together (a pack's end), with their epoch values
-        held back, in one write."""
+        """Note the results that came together (a pack's end): this coordinator's view, its
+        counts and display at once; the storage with their epoch values held back, in one
+        write with other ends of the last ``_HOLD_STEPS`` seconds when the pruner judges
+        from values (see ``_write_ends``), else at once."""
         held = {r.number: self._steps.pop(r.number) for r in results if r.number in self._steps}
         ends: list[tuple[_Running, TrialResult, TrialEnd]] = []
         for result in results:
@@ -490,11 +501,34 @@ class Coordinator:
         if not ends:
             return
         self._keep_models(ends)
-        steps = {
-            run.trial._trial_id: held[result.number]
-            for run, result, _ in ends
-            if result.number in held
-        }
+        for run, result, _end in ends:
+            if result.number in held:
+                self._end_steps[run.trial._trial_id] = held[result.number]
+        self._ends.extend(ends)
+        if not self._hold_steps or time.monotonic() - self._ends_written >= _HOLD_STEPS:
+            self._write_ends()
+        for run, result, (_, state, value, attrs) in ends:
+            if self._view is not None:
+                self._view.record(_finished_copy(run.trial, state, value))
+            outcome = _OUTCOMES.get(state, "failed")
+            reason = attrs.get("fail_reason", result.reason)
+            self.display.trial_ended(
+                result.number,
+                outcome,
+                value if outcome == "complete" else result.value,
+                describe_config(run.task.config) if outcome != "failed" else f"{reason}",
+            )
+            self._count(outcome, reason)
+
+    def _write_ends(self) -> None:
+        """Write the ends held back (``_finish``) in one transaction, with their epoch
+        values; then the kept models are registered. Ends another machine finished
+        meanwhile (failed as stale) are dropped here and taken off the counts."""
+        ends, self._ends = self._ends, []
+        steps, self._end_steps = self._end_steps, {}
+        self._ends_written = time.monotonic()
+        if not ends:
+            return
         try:
             finish_trials(self.study, [end for _, _, end in ends], steps)
             done = ends
@@ -515,6 +549,8 @@ class Coordinator:
                         "trial %s was finished elsewhere; its result here is dropped",
                         item[1].number,
                     )
+                    outcome = _OUTCOMES.get(item[2][1], "failed")
+                    setattr(self.stats, outcome, getattr(self.stats, outcome) - 1)
         if self.keeper is not None:
             saved: dict[int, str] = {}
             for _, result, (_, state, value, attrs) in done:
@@ -523,18 +559,13 @@ class Coordinator:
                     if "model_artifact" in attrs:
                         saved[result.number] = attrs["model_artifact"]
             self.keeper.register(saved)
-        for run, result, (_, state, value, attrs) in done:
-            if self._view is not None:
-                self._view.record(_finished_copy(run.trial, state, value))
-            outcome = _OUTCOMES.get(state, "failed")
-            reason = attrs.get("fail_reason", result.reason)
-            self._count(outcome, reason)
-            self.display.trial_ended(
-                result.number,
-                outcome,
-                value if outcome == "complete" else result.value,
-                describe_config(run.task.config) if outcome != "failed" else f"{reason}",
-            )
+
+    def _write_ends_anyway(self) -> None:
+        """``_write_ends`` on the way out, where the storage itself may be what failed."""
+        try:
+            self._write_ends()
+        except Exception as e:
+            log.warning("results held back were not written: %s", e)
 
     def _keep_models(self, ends: list[tuple[_Running, TrialResult, TrialEnd]]) -> None:
         """Save the weights of complete trials that rank among the models kept; the

@@ -1,0 +1,76 @@
+"""The coordinator's bookkeeping, driven directly on a real SQLite study."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from optuna.trial import TrialState
+
+from sweep.config import load_spec
+from sweep.data import load_data
+from sweep.dispatch._coordinator import Coordinator, make_slots
+from sweep.dispatch._devices import plan_slots
+from sweep.metrics import objective_for
+from sweep.progress import Board, Display
+from sweep.run import _resolve_task
+from sweep.storage import open_storage
+from sweep.study import fail_trial, open_or_create
+from sweep.train import TrialResult
+from tests.conftest import write_study
+
+
+def test_ends_held_back_are_written_together_and_one_failed_elsewhere_is_dropped(
+    tmp_path: Path, caplog
+) -> None:
+    spec = load_spec(write_study(tmp_path, trials=4))
+    data = load_data(spec.data)
+    spec = _resolve_task(spec, data.task)
+    storage = open_storage(f"sqlite:///{tmp_path}/e.db", create=True)
+    study = open_or_create(spec, storage, data.summary())
+    (slot,) = make_slots(plan_slots(["cpu"], 1), data)
+    coordinator = Coordinator(
+        study=study,
+        spec=spec,
+        data=data,
+        budget=4,
+        slots=[slot],
+        pack=4,
+        display=Display(Board(study=spec.name, budget=4, objective=objective_for(spec.task))),
+        keeper=None,
+        heartbeat=spec.run.heartbeat,
+    )
+    numbers = [t.number for t in coordinator._start(slot, [])]
+    ids = {t.number: t._trial_id for t in study.get_trials()}
+
+    def end(number: int, value: float) -> TrialResult:
+        return TrialResult(number=number, outcome="complete", value=value, epochs_run=3)
+
+    coordinator._ends_written = time.monotonic()  # as if a write had just been made
+    coordinator._finish([end(numbers[0], 0.5)])
+    coordinator._finish([end(numbers[1], 0.6), end(numbers[2], 0.7)])
+    assert coordinator.stats.complete == 3  # counted at once
+    states = {t.number: t.state for t in study.get_trials()}
+    assert [states[n] for n in numbers] == [TrialState.RUNNING] * 4  # written later
+    # Meanwhile another machine judged one of them stale and failed it.
+    assert fail_trial(study, ids[numbers[1]], "stale: no heartbeat")
+    with caplog.at_level("WARNING"):
+        coordinator._write_ends()
+    trials = {t.number: t for t in study.get_trials()}
+    assert [trials[n].state for n in numbers] == [
+        TrialState.COMPLETE,
+        TrialState.FAIL,
+        TrialState.COMPLETE,
+        TrialState.RUNNING,
+    ]
+    assert (trials[numbers[0]].value, trials[numbers[2]].value) == (0.5, 0.7)
+    assert trials[numbers[2]].user_attrs["epochs_run"] == 3
+    assert coordinator.stats.complete == 2
+    assert f"trial {numbers[1]} was finished elsewhere" in caplog.text
+    # Before asking for more trials, what is held back is written first: three finished,
+    # so the budget of four has room for one more (the trial failed elsewhere).
+    coordinator._ends_written = time.monotonic()
+    coordinator._finish([end(numbers[3], 0.8)])
+    assert study.get_trials()[numbers[3]].state == TrialState.RUNNING
+    assert len(coordinator._start(slot, [])) == 1
+    assert study.get_trials()[numbers[3]].state == TrialState.COMPLETE
