@@ -192,6 +192,8 @@ class Coordinator:
         try:
             while True:
                 t0 = time.perf_counter()
+                if time.monotonic() - self._ends_written >= _HOLD_STEPS:
+                    self._write_ends()
                 if time.monotonic() - last_stale > self.heartbeat_interval:
                     self.stats.recovered += fail_stale(self.study, retries)
                     self.stats.recovered += fail_orphans(self.study, self.heartbeat_interval)
@@ -473,16 +475,17 @@ class Coordinator:
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
         """Note the results that came together (a pack's end): this coordinator's view, its
-        counts and display at once; the storage with their epoch values held back, in one
-        write with other ends of the last ``_HOLD_STEPS`` seconds when the pruner judges
-        from values (see ``_write_ends``), else at once."""
+        counts and display at once. The storage, with their epoch values: at once, or,
+        when the pruner judges from values, held back (and their heartbeats kept going)
+        until ``_HOLD_STEPS`` seconds after the last such write, at the next result,
+        report or start of trials after that, so that ends that come close together are
+        one write (see ``_write_ends``)."""
         held = {r.number: self._steps.pop(r.number) for r in results if r.number in self._steps}
         ends: list[tuple[_Running, TrialResult, TrialEnd]] = []
         for result in results:
             run = self.running.pop(result.number, None)
             if run is None:
                 continue
-            self._heartbeat.remove(run.trial._trial_id)
             attrs: dict[str, Any] = {
                 "epochs_run": result.epochs_run,
                 "train_seconds": round(result.train_seconds, 4),
@@ -551,6 +554,8 @@ class Coordinator:
                     )
                     outcome = _OUTCOMES.get(item[2][1], "failed")
                     setattr(self.stats, outcome, getattr(self.stats, outcome) - 1)
+        for run, _, _ in ends:  # beating until written, so that no one judges them stale
+            self._heartbeat.remove(run.trial._trial_id)
         if self.keeper is not None:
             saved: dict[int, str] = {}
             for _, result, (_, state, value, attrs) in done:

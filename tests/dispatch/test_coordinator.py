@@ -52,6 +52,7 @@ def test_ends_held_back_are_written_together_and_one_failed_elsewhere_is_dropped
     assert coordinator.stats.complete == 3  # counted at once
     states = {t.number: t.state for t in study.get_trials()}
     assert [states[n] for n in numbers] == [TrialState.RUNNING] * 4  # written later
+    assert {ids[n] for n in numbers} <= coordinator._heartbeat.ids  # beating meanwhile
     # Meanwhile another machine judged one of them stale and failed it.
     assert fail_trial(study, ids[numbers[1]], "stale: no heartbeat")
     with caplog.at_level("WARNING"):
@@ -66,6 +67,7 @@ def test_ends_held_back_are_written_together_and_one_failed_elsewhere_is_dropped
     assert (trials[numbers[0]].value, trials[numbers[2]].value) == (0.5, 0.7)
     assert trials[numbers[2]].user_attrs["epochs_run"] == 3
     assert coordinator.stats.complete == 2
+    assert coordinator._heartbeat.ids == {ids[numbers[3]]}
     assert f"trial {numbers[1]} was finished elsewhere" in caplog.text
     # Before asking for more trials, what is held back is written first: three finished,
     # so the budget of four has room for one more (the trial failed elsewhere).
