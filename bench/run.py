@@ -142,7 +142,7 @@ class GpuMemory:
 
 
 def nbytes(*tensors: torch.Tensor) -> int:
-    return sum(t.element_size() * t.nelement() for t in tensors)
+    return sum(t.nbytes for t in tensors)
 
 
 def useful_flops(n_params: int, epochs: int, n_train: int) -> float:
@@ -154,8 +154,8 @@ def useful_flops(n_params: int, epochs: int, n_train: int) -> float:
 def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, data) -> Row:
     options = MODES[mode]
     per_device = options["per_device"] or available_cores()
-    in_process = per_device == 1 and len(resolve_devices(devices)) == 1
-    memory = GpuMemory(resolve_devices(devices)[0] if in_process else "cpu")
+    names = resolve_devices(devices)
+    memory = GpuMemory(names[0] if per_device == 1 and len(names) == 1 else "cpu")  # in process
     n_train = len(data.x_train)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"

@@ -64,7 +64,8 @@ log = logging.getLogger("sweep")
 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
 
 
-# Seconds an epoch's values may wait to be written with later ones (see _record_step).
+# Seconds epoch values and trials' ends may wait to be written with later ones (see
+# _write_held).
 _HOLD_STEPS = 0.25
 
 
@@ -167,12 +168,13 @@ class Coordinator:
         self._heartbeat = _Heartbeat(study._storage, heartbeat)
         self._view: Snapshot | None = None  # what the pruner sees; see _report
         self._distributions: dict[str, Any] = {}  # see PackView
-        self._steps: dict[int, dict[int, float]] = {}  # epoch values held back; _record_step
-        self._steps_written = time.monotonic()
-        self._hold_steps = judges_from_values(study.pruner)  # see _record_step
-        self._ends: list[tuple[_Running, TrialResult, TrialEnd]] = []  # held back; _finish
-        self._end_steps: dict[int, dict[int, float]] = {}  # their epoch values, by trial id
-        self._ends_written = time.monotonic()
+        # Held back for one write (see _write_held): epoch values of running trials, and
+        # ends (_finish) with their trials' epoch values, by trial id.
+        self._steps: dict[int, dict[int, float]] = {}
+        self._ends: list[tuple[_Running, TrialResult, TrialEnd]] = []
+        self._end_steps: dict[int, dict[int, float]] = {}
+        self._held_written = time.monotonic()
+        self._hold_steps = judges_from_values(study.pruner)
         self._view_read = 0.0
         self._ahead = ahead  # samples the next pack while this one trains (sweep.ahead)
         self._left = budget  # trials the budget leaves after the last pack started
@@ -192,8 +194,8 @@ class Coordinator:
         try:
             while True:
                 t0 = time.perf_counter()
-                if time.monotonic() - self._ends_written >= _HOLD_STEPS:
-                    self._write_ends()
+                if self._held_due():
+                    self._write_held()
                 if time.monotonic() - last_stale > self.heartbeat_interval:
                     self.stats.recovered += fail_stale(self.study, retries)
                     self.stats.recovered += fail_orphans(self.study, self.heartbeat_interval)
@@ -425,21 +427,30 @@ class Coordinator:
         stop here and are dropped.
 
         When the pruner judges from values (median, percentile), the trials it judges are
-        this coordinator's own objects, so the writes are held back for up to
-        ``_HOLD_STEPS`` seconds, and written before a trial's end is recorded: a live
-        report or another machine sees a trial's curve that late at most. Pruners that
-        read the study afresh (successive halving, Hyperband) get every epoch written
-        at once.
+        this coordinator's own objects, so the writes are held back (``_held_due``) and
+        a trial's values are written at the latest with its end. Pruners that read the
+        study afresh (successive halving, Hyperband) get every epoch written at once.
         """
         for n, run in runs.items():
             known = run.trial._cached_frozen_trial.intermediate_values
             if epoch not in known:  # as Trial.report: a step already recorded is kept
                 known[epoch] = values[n]
                 self._steps.setdefault(n, {})[epoch] = values[n]
-        if self._hold_steps and time.monotonic() - self._steps_written < _HOLD_STEPS:
-            return set()
-        self._steps_written = time.monotonic()
-        return self._write_steps(list(self._steps))
+        return self._write_held() if self._held_due() else set()
+
+    def _held_due(self) -> bool:
+        """Whether what is held back is to be written now: at once unless the pruner
+        judges from values, else once ``_HOLD_STEPS`` seconds have passed since the last
+        such write."""
+        return not self._hold_steps or time.monotonic() - self._held_written >= _HOLD_STEPS
+
+    def _write_held(self) -> set[int]:
+        """Write the epoch values and the ends held back; returns the running trials that
+        another machine finished meanwhile (see ``_write_steps``)."""
+        self._held_written = time.monotonic()
+        gone = self._write_steps(list(self._steps))
+        self._write_ends()
+        return gone
 
     def _write_steps(self, numbers: list[int]) -> set[int]:
         """Write the held-back values of trials ``numbers`` (one transaction, or one per
@@ -475,11 +486,10 @@ class Coordinator:
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
         """Note the results that came together (a pack's end): this coordinator's view, its
-        counts and display at once. The storage, with their epoch values: at once, or,
-        when the pruner judges from values, held back (and their heartbeats kept going)
-        until ``_HOLD_STEPS`` seconds after the last such write, at the next result,
-        report or start of trials after that, so that ends that come close together are
-        one write (see ``_write_ends``)."""
+        counts and display at once. The storage, with their epoch values: held back (and
+        their heartbeats kept going) with the epoch values of running trials, and written
+        with them (see ``_held_due``, ``_write_held``), at the latest before trials are
+        sampled, before the study is read back and when the sweep stops."""
         held = {r.number: self._steps.pop(r.number) for r in results if r.number in self._steps}
         ends: list[tuple[_Running, TrialResult, TrialEnd]] = []
         for result in results:
@@ -508,8 +518,8 @@ class Coordinator:
             if result.number in held:
                 self._end_steps[run.trial._trial_id] = held[result.number]
         self._ends.extend(ends)
-        if not self._hold_steps or time.monotonic() - self._ends_written >= _HOLD_STEPS:
-            self._write_ends()
+        if self._held_due():
+            self._write_held()
         for run, result, (_, state, value, attrs) in ends:
             if self._view is not None:
                 self._view.record(_finished_copy(run.trial, state, value))
@@ -529,7 +539,6 @@ class Coordinator:
         meanwhile (failed as stale) are dropped here and taken off the counts."""
         ends, self._ends = self._ends, []
         steps, self._end_steps = self._end_steps, {}
-        self._ends_written = time.monotonic()
         if not ends:
             return
         try:

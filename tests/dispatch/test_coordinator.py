@@ -46,7 +46,7 @@ def test_ends_held_back_are_written_together_and_one_failed_elsewhere_is_dropped
     def end(number: int, value: float) -> TrialResult:
         return TrialResult(number=number, outcome="complete", value=value, epochs_run=3)
 
-    coordinator._ends_written = time.monotonic()  # as if a write had just been made
+    coordinator._held_written = time.monotonic()  # as if a write had just been made
     coordinator._finish([end(numbers[0], 0.5)])
     coordinator._finish([end(numbers[1], 0.6), end(numbers[2], 0.7)])
     assert coordinator.stats.complete == 3  # counted at once
@@ -71,7 +71,7 @@ def test_ends_held_back_are_written_together_and_one_failed_elsewhere_is_dropped
     assert f"trial {numbers[1]} was finished elsewhere" in caplog.text
     # Before asking for more trials, what is held back is written first: three finished,
     # so the budget of four has room for one more (the trial failed elsewhere).
-    coordinator._ends_written = time.monotonic()
+    coordinator._held_written = time.monotonic()
     coordinator._finish([end(numbers[3], 0.8)])
     assert study.get_trials()[numbers[3]].state == TrialState.RUNNING
     assert len(coordinator._start(slot, [])) == 1
