@@ -3,6 +3,7 @@ the same parameters), on Optuna's in-memory storage and on sweep's SQLite storag
 by side in one process.
 
     python bench/sampler.py [--trials 500]
+    python bench/sampler.py --cdf [--trials 500]
 
 Runs the bench study's space through ask, sweep's sampling of a configuration, and
 tell, one trial at a time, for each storage and sampler; prints the median milliseconds
@@ -10,6 +11,11 @@ per trial of each part over the second half of the trials (where TPE models the
 results), the ratio of the total to Optuna's TPE on the same storage, and whether the
 two samplers drew the same parameters (the same choices, numbers equal to their last
 digits: sweep's normal log-CDF agrees with Optuna's to 4e-13).
+
+With ``--cdf`` it measures what SciPy's normal CDF and log-CDF save sweep's TPE: on a
+study of ``--trials`` finished trials, it samples the next trial's parameters over and
+over, alternately with Optuna's element-by-element functions and with SciPy's, and
+prints the median milliseconds of each and their ratio.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import time
 from pathlib import Path
 
 import optuna
+from optuna.samplers._tpe import _truncnorm
 
 import sweep
 from sweep.space import sample_config
 from sweep.storage import open_storage
 from sweep.study import build_sampler
+from sweep.tpe import vectorised_normal_cdf
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,9 +42,13 @@ HERE = Path(__file__).resolve().parent
 def main() -> int:
     parser = argparse.ArgumentParser(description="per-trial cost of sampling and storage")
     parser.add_argument("--trials", type=int, default=500)
+    parser.add_argument("--cdf", action="store_true", help="SciPy's normal CDF against Optuna's")
+    parser.add_argument("--repeats", type=int, default=300, help="samples of each, with --cdf")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = sweep.load_spec(HERE / "bench.toml")
+    if args.cdf:
+        return compare_cdf(spec, args.trials, args.repeats)
     print(f"{args.trials} trials, median ms per trial over the second half")
     print(
         f"{'storage':10s}{'sampler':10s}{'ask':>8s}{'sample':>8s}{'tell':>8s}{'total':>8s}{'x':>7s}"
@@ -94,6 +106,49 @@ def agreement(ours: list[dict], theirs: list[dict]) -> str:
     if worst > 1e-9:
         return f"the two samplers drew DIFFERENT numbers (relative difference {worst:.1e})"
     return f"the two samplers drew the same parameters (numbers within {worst:.1e} relative)"
+
+
+def compare_cdf(spec, n: int, repeats: int) -> int:
+    """Sample one trial's parameters ``repeats`` times each way, interleaved, against one
+    study of ``n`` finished trials, each way from the same random state: sweep's TPE with
+    Optuna's normal CDF and log-CDF, with SciPy's log-CDF only, and with both SciPy's (as
+    sweep samples)."""
+    sampler = build_sampler(spec.study)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    run(study, spec, n)
+    trial = study._storage.get_trial(study.ask()._trial_id)
+    space = sampler.infer_relative_search_space(study, trial)
+    optunas_cdf = _truncnorm._ndtr
+
+    def log_only() -> dict:
+        with vectorised_normal_cdf():
+            _truncnorm._ndtr = optunas_cdf
+            return sampler._sample_kept(study, trial, space)
+
+    ways = {
+        "Optuna's CDF and log-CDF": lambda: sampler._sample_kept(study, trial, space),
+        "SciPy's log-CDF only": log_only,
+        "SciPy's CDF and log-CDF": lambda: sampler._sample(study, trial, space),
+    }
+    drawn: dict[str, list[dict]] = {name: [] for name in ways}
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    rng = sampler._rng.rng
+    for _ in range(repeats):
+        state = rng.get_state()
+        for name, sample in ways.items():
+            rng.set_state(state)
+            t0 = time.perf_counter()
+            drawn[name].append(sample())
+            times[name].append(time.perf_counter() - t0)
+    med = {name: 1000 * statistics.median(t) for name, t in times.items()}
+    first = next(iter(med.values()))
+    print(f"sampling a trial after {n} finished ones, median of {repeats} each, interleaved")
+    for name, ms in med.items():
+        print(f"  {name:26s}{ms:8.3f} ms{first / ms:6.2f}x")
+    last = list(drawn.values())
+    for name, draws in list(drawn.items())[1:]:
+        print(f"  {name}, against Optuna's: {agreement(draws, last[0])}")
+    return 0
 
 
 def run(study: optuna.Study, spec, n: int) -> list[tuple[float, float, float]]:

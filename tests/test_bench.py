@@ -149,3 +149,37 @@ def test_bench_names_a_device_that_is_not_there(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert done.stderr.strip().startswith("bench: ") and "cuda:7" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def _sampler_bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sampler.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_sampler_bench_compares_optunas_tpe_with_sweeps() -> None:
+    done = _sampler_bench("--trials", "30")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [row[:2] for row in rows if row[-1].endswith("x")] == [
+        ["memory", "optuna"], ["memory", "sweep"], ["sqlite", "optuna"], ["sqlite", "sweep"],
+    ]  # fmt: skip
+    # past the startup trials TPE models the results, and both draw the same parameters
+    assert done.stdout.count("the two samplers drew the same parameters") == 2
+
+
+def test_sampler_bench_times_scipys_normal_cdf_against_optunas() -> None:
+    done = _sampler_bench("--cdf", "--trials", "30", "--repeats", "3")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("sampling a trial after 30 finished ones, median of 3 each")
+    ways = ["Optuna's CDF and log-CDF", "SciPy's log-CDF only", "SciPy's CDF and log-CDF"]
+    for line, way in zip(lines[1:4], ways, strict=True):
+        assert line.strip().startswith(way) and float(line.split()[-3]) > 0
+    assert lines[1].endswith("1.00x")
+    assert sum("drew the same parameters" in line for line in lines[4:]) == 2
