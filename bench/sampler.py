@@ -10,12 +10,13 @@ tell, one trial at a time, for each storage and sampler; prints the median milli
 per trial of each part over the second half of the trials (where TPE models the
 results), the ratio of the total to Optuna's TPE on the same storage, and whether the
 two samplers drew the same parameters (the same choices, numbers equal to their last
-digits: sweep's normal log-CDF agrees with Optuna's to 4e-13).
+digits: sweep's normal CDF and log-CDF agree with Optuna's to 4e-13).
 
 With ``--cdf`` it measures what SciPy's normal CDF and log-CDF save sweep's TPE: on a
 study of ``--trials`` finished trials, it samples the next trial's parameters over and
-over, alternately with Optuna's element-by-element functions and with SciPy's, and
-prints the median milliseconds of each and their ratio.
+over, in turn with Optuna's element-by-element functions, with SciPy's log-CDF only
+and with both SciPy's, and prints the median milliseconds of each, their ratio to the
+first, and whether the draws agree.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ def sampler_args(spec) -> dict:
 
 def agreement(ours: list[dict], theirs: list[dict]) -> str:
     """How far apart two samplers' draws are: the same choices, and numbers that differ by
-    at most a relative ``worst`` (sweep's TPE takes the normal log-CDF from SciPy, which
-    agrees with Optuna's to 4e-13, so drawn numbers may differ in their last digits)."""
+    at most a relative ``worst`` (sweep's TPE takes the normal CDF and log-CDF from SciPy,
+    which agree with Optuna's to 4e-13, so drawn numbers may differ in their last digits)."""
     worst = 0.0
     for a, b in zip(ours, theirs, strict=True):
         if a.keys() != b.keys():
