@@ -1,25 +1,23 @@
 """Each of the coordinator's mechanisms against the simple path, in one invocation.
 
-    python bench/ab.py [--repeats 5] [--trials 1000] [--epochs 2] [--points 300]
-                       [--ways all,hold,pruners,bulk,records,ahead,tpe]
+    python bench/ab.py [--repeats 5] [--trials 300] [--epochs 2] [--points 300]
+                       [--ways all,records,tpe,ahead,public]
 
 The workload is the overhead run of ``bench/run.py --overhead``: many short trials of
 the bench study, packed, where the coordinator's own work is the largest share of the
 wall time, which is where each mechanism is meant to pay. ``all`` runs the code as it
-is; every other way turns one mechanism off and takes the simple path instead:
+is; every other way changes one thing:
 
-  hold     epoch values and trials' ends written as they arrive, not held back
-  pruners  Optuna's own median pruner against the study read once per report, instead
-           of sweep's pruners against a view kept up to date
-  bulk     a pack's trials created one at a time (RDBStorage.create_new_trial)
-  records  attributes, epoch values, ends and sampled parameters written through
+  records  attributes, epoch values, ends and a pack's parameters written through
            Optuna's storage API, one call each, instead of one transaction per batch
-  ahead    (turned on, not off) the next pack sampled in a second process meanwhile
   tpe      Optuna's TPESampler instead of sweep's
+  ahead    (turned on, not off) the next pack sampled in a second process meanwhile
+  public   every private Optuna name off (SWEEP_OPTUNA_PUBLIC=1): Optuna's TPE, its
+           storage API, and each pack's trials asked one by one with Study.ask
 
 Each run is a fresh Python process; the ways are interleaved over the repeats. It
 prints, per way, the median wall time, the range over the repeats, and the ratio of
-the medians to ``all`` (above 1: the mechanism pays that much).
+its median to that of ``all`` (above 1: what is turned off pays that much).
 """
 
 from __future__ import annotations
@@ -37,92 +35,19 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-WAYS = ("all", "hold", "pruners", "bulk", "records", "ahead", "tpe")
-
-
-class _Public:
-    """A storage seen without its RDB backend, so sweep's writers take the public path."""
-
-    def __init__(self, storage: Any) -> None:
-        self._inner = storage
-        self._backend = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+WAYS = ("all", "records", "tpe", "ahead", "public")
 
 
 def simple_path(way: str) -> None:
     """Turn one mechanism off (in this process) before the run."""
     import optuna
 
-    import sweep.dispatch._coordinator as coordinator
-    import sweep.study as study_module
+    from sweep.study import _optuna_internals as internals
 
-    if way == "hold":
-        coordinator._HOLD_STEPS = 0.0
-    elif way == "pruners":
-        build = study_module.build_pruner
-
-        def stock(section: Any, epochs: int) -> Any:
-            if section.pruner == "median":
-                return optuna.pruners.MedianPruner(
-                    n_startup_trials=section.pruner_startup, n_warmup_steps=section.pruner_warmup
-                )
-            return build(section, epochs)
-
-        study_module.build_pruner = stock
-
-        def fresh_view(self: Any) -> Any:
-            self._write_ends()
-            return study_module.Snapshot(self.study)
-
-        coordinator.Coordinator._pruning_view = fresh_view
-    elif way == "bulk":
-        study_module._create_trials = lambda storage, study_id, k: [
-            storage.create_new_trial(study_id) for _ in range(k)
-        ]
-    elif way == "records":
-        attrs, steps = study_module.write_attrs, study_module.write_intermediate
-        finish = study_module.finish_trials
-
-        def attrs_public(storage: Any, user: Any, system: Any = None, **k: Any) -> None:
-            attrs(_Public(storage), user, system)
-            if k.get("first_heartbeat"):  # as RDBStorage.record_heartbeat, one call each
-                for trial_id in {*user, *(system or {})}:
-                    storage.record_heartbeat(trial_id)
-
-        coordinator.write_attrs = attrs_public
-        coordinator.write_intermediate = lambda storage, v: steps(_Public(storage), v)
-
-        def finish_public(study: Any, ends: Any, held: Any = None) -> None:
-            real = study._storage
-            study._storage = _Public(real)
-            try:
-                finish(study, ends, held)
-            finally:
-                study._storage = real
-
-        coordinator.finish_trials = finish_public
-
-        def flush_public(self: Any) -> None:
-            params, self.params = self.params, []
-            for args in params:
-                self.storage.set_trial_param(*args)
-
-        study_module.PackView.flush = flush_public
+    if way == "records":
+        internals.rdb = lambda storage: None
     elif way == "tpe":
-        build = study_module.build_sampler
-
-        def stock_tpe(section: Any, *, offset: int = 0) -> Any:
-            if section.sampler != "tpe":
-                return build(section, offset=offset)
-            return optuna.samplers.TPESampler(
-                seed=section.seed + offset * 7_919,
-                n_startup_trials=section.sampler_startup,
-                constant_liar=True,
-            )
-
-        study_module.build_sampler = stock_tpe
+        internals.TPESampler = optuna.samplers.TPESampler
 
 
 def one(args: argparse.Namespace) -> dict[str, Any]:
@@ -161,7 +86,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="each mechanism against the simple path")
     parser.add_argument("--study", default=str(HERE / "bench.toml"))
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--points", type=int, default=300)
     parser.add_argument("--devices", default="cpu")
@@ -188,7 +113,11 @@ def main() -> int:
                 capture_output=True,
                 text=True,
                 check=False,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={
+                    **os.environ,
+                    "PYTHONUNBUFFERED": "1",
+                    **({"SWEEP_OPTUNA_PUBLIC": "1"} if way == "public" else {}),
+                },
             )
             if done.returncode != 0:
                 raise SystemExit(f"bench: {way} failed (exit {done.returncode}):\n{done.stderr}")

@@ -35,7 +35,7 @@ import sweep
 from sweep.space import sample_config
 from sweep.storage import open_storage
 from sweep.study import build_sampler
-from sweep.tpe import vectorised_normal_cdf
+from sweep.study._optuna_internals import vectorised_normal_cdf
 
 HERE = Path(__file__).resolve().parent
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from typing import TypeVar
 
 
 def die_with_parent() -> None:
@@ -33,3 +34,17 @@ def exit_reason(process: subprocess.Popen[bytes] | None) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
+
+
+T = TypeVar("T")
+
+
+def expect(message: object, kind: type[T], where: str) -> T:
+    """``message`` as the ``kind`` a peer process must send at this point of the protocol.
+
+    Raises:
+        RuntimeError: naming what came instead (a bug on one side, not bad input).
+    """
+    if not isinstance(message, kind):
+        raise RuntimeError(f"{where}: expected {kind.__name__}, got {type(message).__name__}")
+    return message

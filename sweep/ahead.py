@@ -32,7 +32,7 @@ from typing import Any
 
 import optuna
 
-from sweep._process import die_with_parent, exit_reason
+from sweep._process import die_with_parent, exit_reason, expect
 from sweep.config import SpaceSpec
 
 # Seconds to wait for a pack's parameters before sampling here instead (a pack of
@@ -99,7 +99,8 @@ class Proposer:
 
     def take(self) -> list[dict[str, Any]] | None:
         """The parameters asked for (waiting for them); None when the proposer failed."""
-        assert self.pending and self.conn is not None
+        if not self.pending or self.conn is None:
+            raise RuntimeError("take() without a pending request to a running proposer")
         self.pending = False
         try:
             if not self.conn.poll(_ANSWER_WITHIN):
@@ -112,9 +113,9 @@ class Proposer:
         if isinstance(reply, _Failed):
             self._fail(reply.reason)
             return None
-        assert isinstance(reply, _Proposed)
-        self.seconds += reply.seconds
-        return reply.params
+        proposed = expect(reply, _Proposed, "the proposer's answer")
+        self.seconds += proposed.seconds
+        return proposed.params
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.pending and self.process is not None:  # sampling what no one will take
@@ -158,7 +159,7 @@ def proposer_main(conn: Connection) -> None:
         setup = conn.recv()
     except (EOFError, OSError):
         return
-    assert isinstance(setup, _Setup)
+    setup = expect(setup, _Setup, "the proposer's setup")
     study: optuna.Study | None = None
     broken = ""
     try:  # before the first request arrives
@@ -171,7 +172,7 @@ def proposer_main(conn: Connection) -> None:
             request = conn.recv()
         except (EOFError, OSError):
             return
-        assert isinstance(request, _Propose)
+        request = expect(request, _Propose, "a request to the proposer")
         start = time.perf_counter()
         try:
             if study is None:

@@ -27,6 +27,7 @@ from sweep.report._read import trial_states
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
 from sweep.study import DATA_KEY, MODELS_KEY, objective_of, spec_of, study_names
+from sweep.study import _optuna_internals as internals
 
 if TYPE_CHECKING:  # torch loads on first use of a model, not to read results
     from pathlib import Path
@@ -113,12 +114,13 @@ class SweepStudy:
         # One trial by its id, not a scan of every trial (seconds on a large study).
         study = self.optuna_study
         try:
-            trial_id = study._storage.get_trial_id_from_study_id_trial_number(
-                study._study_id, number
+            storage = internals.storage_of(study)
+            trial_id = storage.get_trial_id_from_study_id_trial_number(
+                internals.study_id(study), number
             )
         except KeyError:
             raise SweepError(f"study {self.name!r} has no trial {number}") from None
-        t = study._storage.get_trial(trial_id)
+        t = storage.get_trial(trial_id)
         if t.value is None:
             raise SweepError(f"trial {number} of study {self.name!r} has no value ({t.state.name})")
         return _summarise(t)

@@ -15,6 +15,7 @@ __all__ = [
     "StorageError",
     "StudyNotFoundError",
     "ModelError",
+    "TooManyFailures",
 ]
 
 
@@ -91,3 +92,7 @@ class StudyNotFoundError(SweepError):
 
 class ModelError(SweepError):
     """A saved model is missing, or prediction input does not fit it."""
+
+
+class TooManyFailures(SweepError):
+    """Trials keep failing: the sweep stops instead of burning its time."""

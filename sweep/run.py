@@ -14,6 +14,7 @@ from sweep.config import StudySpec, resolve_for_task
 from sweep.config._choices import LOSSES_FOR_TASK
 from sweep.data import load_data
 from sweep.dispatch import (
+    Ahead,
     Coordinator,
     auto_pack_size,
     available_cores,
@@ -27,8 +28,8 @@ from sweep.metrics import objective_for
 from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_config
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
+from sweep.study import _optuna_internals as internals
 from sweep.study import counts, open_or_create
-from sweep.tpe import TPESampler
 
 log = logging.getLogger("sweep")
 
@@ -196,8 +197,7 @@ def run_study(
     plans = plan_slots(device_names, spec.run.per_device)
     data = load_data(spec.data)
     spec = _resolve_task(spec, data.task)
-    assert spec.task is not None
-    objective = objective_for(spec.task)
+    objective = objective_for(data.task)
     if spec.run.pack == "auto":
         per_device_slots = spec.run.per_device
         pack_size = min(
@@ -257,7 +257,7 @@ def run_study(
                 display=_display(display, board),
                 keeper=keeper,
                 heartbeat=spec.run.heartbeat,
-                ahead=ahead,
+                source=None if ahead is None else Ahead(study, ahead, pack_size),
             )
             stats = coordinator.run()
         finally:
@@ -297,7 +297,9 @@ def _proposer(
     """A started proposer (``sweep.ahead``) where sampling ahead pays: one slot (several
     slots overlap sampling with their workers already), TPE (the other samplers cost
     next to nothing), and a second core or a GPU for it to run beside the training."""
-    if not wanted or len(plans) != 1 or not isinstance(study.sampler, TPESampler):
+    if not wanted or len(plans) != 1 or not internals.PRIVATE:
+        return None
+    if not isinstance(study.sampler, internals.TPESampler):
         return None
     if plans[0].device == "cpu" and available_cores() < 2:
         return None

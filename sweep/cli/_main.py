@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+import optuna
+
 from sweep.errors import SweepError
 
 
@@ -56,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("SWEEP_DEBUG"))
+    # sweep reports what it does itself; Optuna's notes on each study and trial are noise.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "storage", "") is None:

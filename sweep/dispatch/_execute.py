@@ -11,6 +11,7 @@ from collections.abc import Generator
 
 import torch
 
+from sweep._process import expect
 from sweep.data import DataBundle
 from sweep.dispatch._messages import Decision, Item, Job
 from sweep.train import Ended, EpochReport, TrialResult, make_runner, train
@@ -52,8 +53,7 @@ def run_job(job: Job, data: DataBundle, device: torch.device) -> JobGen:
                     live -= {r.number for r in item.results}
                     yield item
                 else:
-                    assert isinstance(item, EpochReport)
-                    decision = yield item
+                    decision = yield expect(item, EpochReport, "a step of training")
                     reply = decision.stop if decision is not None else None
         except Exception as e:  # a trial's own error fails its trials, never the worker
             failure = describe(e)

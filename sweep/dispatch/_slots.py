@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from sweep._process import exit_reason
+from sweep._process import exit_reason, expect
 from sweep.data import DataBundle
 from sweep.dispatch._execute import JobGen, run_job
 from sweep.dispatch._messages import Decision, Hello, Item, Job, JobDone, Shutdown
@@ -70,7 +70,8 @@ class InProcessSlot(Slot):
         self._pending = None
 
     def receive(self) -> Item:
-        assert self._gen is not None and self.job is not None
+        if self._gen is None or self.job is None:
+            raise RuntimeError(f"{self.name}: receive() without a job")
         pending, self._pending = self._pending, None
         try:
             return self._gen.send(pending)  # type: ignore[arg-type]
@@ -124,39 +125,43 @@ class ProcessSlot(Slot):
         self.conn = Connection(ours.detach())
         self.job = None
 
+    def _conn(self) -> Connection:
+        if self.conn is None:
+            raise RuntimeError(f"{self.name}: the worker is not started")
+        return self.conn
+
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Wait for the worker's Hello (it imports torch first: seconds)."""
-        assert self.conn is not None
+        conn = self._conn()
         try:
-            if not self.conn.poll(timeout):
+            if not conn.poll(timeout):
                 raise WorkerDied(f"{self.name}: the worker did not start within {timeout:.0f} s")
-            hello = self.conn.recv()
+            hello = conn.recv()
         except (EOFError, OSError):
             raise WorkerDied(
                 f"{self.name}: the worker ended while starting ({self.exit_reason()})"
             ) from None
-        assert isinstance(hello, Hello)
-        self.pid = hello.pid
+        self.pid = expect(hello, Hello, f"{self.name}: the worker's first message").pid
 
     def submit(self, job: Job) -> None:
-        assert self.conn is not None
+        conn = self._conn()
         self.job = job
         try:
-            self.conn.send(job)
+            conn.send(job)
         except (BrokenPipeError, OSError):
             pass  # the worker died; receive() will say so
 
     def receive(self) -> Item:
-        assert self.conn is not None
+        conn = self._conn()
         try:
-            return self.conn.recv()
+            return conn.recv()
         except (EOFError, OSError):
             raise WorkerDied(f"worker died ({self.exit_reason()})") from None
 
     def reply(self, decision: Decision) -> None:
-        assert self.conn is not None
+        conn = self._conn()
         try:
-            self.conn.send(decision)
+            conn.send(decision)
         except (BrokenPipeError, OSError):
             pass  # the worker died; receive() will say so
 

@@ -7,7 +7,7 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 
-from sweep._process import die_with_parent
+from sweep._process import die_with_parent, expect
 from sweep.dispatch._messages import Decision, EpochReport, Hello, Job, JobDone, JobFailed, Shutdown
 
 
@@ -35,8 +35,7 @@ def worker_main(conn: Connection, device_name: str, threads: int) -> None:
             return
         if isinstance(msg, Shutdown):
             return
-        assert isinstance(msg, Job)
-        job = msg
+        job = expect(msg, Job, "a message to the worker")
         try:
             if job.data not in cache:
                 cache.clear()

@@ -20,8 +20,8 @@ from sweep.report._html import html_report, write_html
 from sweep.report._plots import PLOTS, Plot, plan
 from sweep.report._png import png_report, write_png
 from sweep.report._read import read_trials
-from sweep.report._snapshot import snapshot
 from sweep.report._table import print_ranked, ranked_table, wide_console
+from sweep.study import read_once as snapshot
 
 __all__ = [
     "COLUMN_DTYPES",

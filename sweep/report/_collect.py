@@ -17,8 +17,8 @@ from optuna.trial import FrozenTrial, TrialState
 from sweep.metrics import Objective
 from sweep.report._frame import trials_frame
 from sweep.report._read import read_trials
-from sweep.report._snapshot import snapshot
 from sweep.study import DATA_KEY, MODELS_KEY, SPEC_KEY, objective_of
+from sweep.study import read_once as snapshot
 
 DEFAULT_KEEP = 3  # study.keep_models when the study file does not say
 

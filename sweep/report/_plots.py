@@ -19,7 +19,7 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from sweep.report._collect import ReportData
-from sweep.report._snapshot import snapshot
+from sweep.study import read_once as snapshot
 
 if TYPE_CHECKING:  # optuna.importance imports scikit-learn: only load it to draw
     from optuna.importance import BaseImportanceEvaluator

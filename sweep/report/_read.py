@@ -6,7 +6,8 @@ most of it in object bookkeeping and in parsing the same distribution JSON
 again for every parameter. Reports read whole studies, so this module reads
 Optuna's tables with one plain SELECT per table (through Optuna's own table
 definitions, so column names and types follow its schema) and builds the
-same ``FrozenTrial`` objects. Any other storage uses Optuna's API.
+same ``FrozenTrial`` objects. Any other storage, and any database whose schema
+revision is not the one ``sweep.study._optuna_internals`` knows, uses Optuna's API.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import optuna
 import sqlalchemy
 from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.trial import FrozenTrial, TrialState
+
+from sweep.study import _optuna_internals as internals
 
 
 def read_trials(
@@ -37,26 +40,22 @@ def read_trials(
     Returns:
         The trials, equal to what ``study.get_trials(states=states)`` returns.
     """
-    storage = getattr(study, "_storage", None)
-    backend = getattr(storage, "_backend", storage)  # RDB storages come wrapped in a cache
-    study_id = getattr(study, "_study_id", None)
-    if isinstance(backend, optuna.storages.RDBStorage) and study_id is not None:
+    backend = internals.rdb(internals.storage_of(study))
+    if backend is not None:
         wanted = None if states is None else [s for s in TrialState if s in states]
-        return _read_rdb(backend.engine, study_id, wanted)
+        return _read_rdb(backend.engine, internals.study_id(study), wanted)
     trials = study.get_trials(deepcopy=False, states=None)
     return [t for t in trials if states is None or t.state in states]
 
 
 def trial_states(study: optuna.Study) -> list[TrialState]:
     """The state of every trial of ``study``, by number, without reading the trials."""
-    storage = getattr(study, "_storage", None)
-    backend = getattr(storage, "_backend", storage)
-    study_id = getattr(study, "_study_id", None)
-    if isinstance(backend, optuna.storages.RDBStorage) and study_id is not None:
+    backend = internals.rdb(internals.storage_of(study))
+    if backend is not None:
         trials = _tables().trials
         query = (
             sqlalchemy.select(trials.c.state)
-            .where(trials.c.study_id == study_id)
+            .where(trials.c.study_id == internals.study_id(study))
             .order_by(trials.c.number)
         )
         with backend.engine.connect() as conn:
@@ -83,8 +82,7 @@ def _rows(
 
 class _Tables:
     def __init__(self) -> None:
-        from optuna.storages._rdb import models
-
+        models = internals.rdb_tables()
         self.models = models
         self.trials = models.TrialModel.__table__
         self.params = models.TrialParamModel.__table__

@@ -196,7 +196,7 @@ def test_a_pack_asked_for_proposed_parameters_reads_only_its_new_trials(tmp_path
     view = PackView(study, {})
     asked = []
     view.ask(2, asked, new=2)
-    with pytest.raises(AssertionError, match="without proposed parameters"):
+    with pytest.raises(ValueError, match="without proposed parameters"):
         view.sample(spec.space, asked, proposals[:1])
     # A waiting trial taken (a retry, sampled here if it lacks parameters): a full read.
     study.enqueue_trial({"lr": 0.05})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from optuna.trial import TrialState
@@ -20,13 +19,11 @@ from sweep.train import TrialResult
 from tests.conftest import write_study
 
 
-def test_ends_held_back_are_written_together_and_one_failed_elsewhere_is_dropped(
-    tmp_path: Path, caplog
-) -> None:
+def test_an_end_failed_elsewhere_is_dropped_and_the_others_written(tmp_path: Path, caplog) -> None:
     spec = load_spec(write_study(tmp_path, trials=4))
     data = load_data(spec.data)
     spec = _resolve_task(spec, data.task)
-    storage = open_storage(f"sqlite:///{tmp_path}/e.db", create=True)
+    storage = open_storage(f"sqlite:///{tmp_path}/e.db", create=True, heartbeat=10)
     study = open_or_create(spec, storage, data.summary())
     (slot,) = make_slots(plan_slots(["cpu"], 1), data)
     coordinator = Coordinator(
@@ -36,27 +33,23 @@ def test_ends_held_back_are_written_together_and_one_failed_elsewhere_is_dropped
         budget=4,
         slots=[slot],
         pack=4,
-        display=Display(Board(study=spec.name, budget=4, objective=objective_for(spec.task))),
+        display=Display(Board(study=spec.name, budget=4, objective=objective_for(data.task))),
         keeper=None,
         heartbeat=spec.run.heartbeat,
     )
     numbers = [t.number for t in coordinator._start(slot, [])]
     ids = {t.number: t._trial_id for t in study.get_trials()}
+    assert coordinator._heartbeat._ids == set(ids.values())  # beating from the start
 
     def end(number: int, value: float) -> TrialResult:
         return TrialResult(number=number, outcome="complete", value=value, epochs_run=3)
 
-    coordinator._held_written = time.monotonic()  # as if a write had just been made
     coordinator._finish([end(numbers[0], 0.5)])
-    coordinator._finish([end(numbers[1], 0.6), end(numbers[2], 0.7)])
-    assert coordinator.stats.complete == 3  # counted at once
-    states = {t.number: t.state for t in study.get_trials()}
-    assert [states[n] for n in numbers] == [TrialState.RUNNING] * 4  # written later
-    assert {ids[n] for n in numbers} <= coordinator._heartbeat.ids  # beating meanwhile
+    assert study.get_trials()[numbers[0]].state == TrialState.COMPLETE  # written at once
     # Meanwhile another machine judged one of them stale and failed it.
     assert fail_trial(study, ids[numbers[1]], "stale: no heartbeat")
     with caplog.at_level("WARNING"):
-        coordinator._write_ends()
+        coordinator._finish([end(numbers[1], 0.6), end(numbers[2], 0.7)])
     trials = {t.number: t for t in study.get_trials()}
     assert [trials[n].state for n in numbers] == [
         TrialState.COMPLETE,
@@ -67,12 +60,11 @@ def test_ends_held_back_are_written_together_and_one_failed_elsewhere_is_dropped
     assert (trials[numbers[0]].value, trials[numbers[2]].value) == (0.5, 0.7)
     assert trials[numbers[2]].user_attrs["epochs_run"] == 3
     assert coordinator.stats.complete == 2
-    assert coordinator._heartbeat.ids == {ids[numbers[3]]}
+    assert coordinator._heartbeat._ids == {ids[numbers[3]]}
     assert f"trial {numbers[1]} was finished elsewhere" in caplog.text
-    # Before asking for more trials, what is held back is written first: three finished,
-    # so the budget of four has room for one more (the trial failed elsewhere).
-    coordinator._held_written = time.monotonic()
-    coordinator._finish([end(numbers[3], 0.8)])
-    assert study.get_trials()[numbers[3]].state == TrialState.RUNNING
+    # Two finished and one running: the budget of four has room for one more (the
+    # trial failed elsewhere), and then none.
     assert len(coordinator._start(slot, [])) == 1
+    coordinator._finish([end(numbers[3], 0.8)])
     assert study.get_trials()[numbers[3]].state == TrialState.COMPLETE
+    assert coordinator._start(slot, []) == []

@@ -18,8 +18,9 @@ time; they agree with Optuna's to 4e-13 in absolute terms.
 Given the same normal CDF it draws exactly what Optuna's TPE draws for the same seed and
 study (``tests/test_tpe.py`` runs both side by side). It overrides three of Optuna's
 private methods (``_get_internal_repr``, ``_sample`` and the split it calls) and
-replaces two private functions while it samples, so a new Optuna release must be checked
-against it: the tests fail if they diverge.
+replaces two private functions while it samples; ``_check`` makes sure at import that
+they are there, and the tests run it beside Optuna's TPE and fail if the draws diverge.
+Only used where :data:`PRIVATE` is true.
 """
 
 from __future__ import annotations
@@ -32,9 +33,15 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.samplers._tpe import sampler as _optuna_tpe
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
+from scipy.special import log_ndtr, ndtr
+
+from sweep.study._optuna_internals._check import PRIVATE
+
+if PRIVATE:
+    from optuna.samplers._tpe import _truncnorm
+    from optuna.samplers._tpe import sampler as _optuna_tpe
 
 _COMPLETE, _PRUNED, _INFEASIBLE = 0, 1, 2
 _by_number = attrgetter("number")
@@ -95,7 +102,7 @@ class TPESampler(optuna.samplers.TPESampler):
             return _COMPLETE, trial.value
         if trial.state == TrialState.PRUNED:
             return _PRUNED, _optuna_tpe._get_pruned_trial_score(trial, study)
-        raise AssertionError(f"trial {trial.number} is {trial.state.name}")
+        raise ValueError(f"trial {trial.number} is {trial.state.name}, not finished")
 
     def _split(
         self, study: Study, trials: list[FrozenTrial], n_below: int
@@ -173,16 +180,7 @@ def vectorised_normal_cdf() -> Iterator[None]:
     """Within: Optuna's TPE takes the normal CDF and its log from SciPy's vectorised
     ``ndtr`` and ``log_ndtr`` instead of its own element-by-element Python loops.
     Afterwards, and where any of them is missing, Optuna's own are in place."""
-    try:
-        from optuna.samplers._tpe import _truncnorm
-        from scipy.special import log_ndtr, ndtr
-    except ImportError:  # pragma: no cover - both ship with sweep's dependencies
-        yield
-        return
-    originals = {name: getattr(_truncnorm, name, None) for name in ("_ndtr", "_log_ndtr")}
-    if None in originals.values():  # pragma: no cover - another Optuna
-        yield
-        return
+    originals = {name: getattr(_truncnorm, name) for name in ("_ndtr", "_log_ndtr")}
     _truncnorm._ndtr = lambda a: ndtr(np.asarray(a, dtype=float))
     _truncnorm._log_ndtr = lambda a: log_ndtr(np.asarray(a, dtype=float))
     try:

@@ -9,7 +9,7 @@ import optuna
 import pytest
 from optuna.samplers._tpe import _truncnorm
 
-from sweep.tpe import TPESampler, vectorised_normal_cdf
+from sweep.study._optuna_internals import TPESampler, vectorised_normal_cdf
 
 
 class OptunasTPE(optuna.samplers.TPESampler):

@@ -1,0 +1,72 @@
+"""The Optuna study behind a sweep, one concept a module.
+
+- ``_factory``: the sampler and pruner a study file asks for;
+- ``_open``: creating, joining and loading a study, and what sweep keeps on it;
+- ``_budget``: counting trials, and the lock around "count, then start" across machines;
+- ``_recovery``: failing and re-queuing trials whose coordinator is gone;
+- ``_pack``: starting and sampling a pack of trials against one read;
+- ``_records``: writing trials' starts, epochs and ends in batches;
+- ``_view``: a study read once, for pruning, sampling and reports;
+- ``_optuna_internals``: the one door to Optuna's private names, with its fallback.
+"""
+
+from sweep.study._budget import budget_lock, counts
+from sweep.study._factory import build_pruner, build_sampler, judges_from_values
+from sweep.study._keys import (
+    DATA_KEY,
+    FINGERPRINT_KEY,
+    FINISHED,
+    MODELS_KEY,
+    OBJECTIVE_KEY,
+    OWNER_KEY,
+    RETRIES_KEY,
+    SPEC_KEY,
+)
+from sweep.study._open import load_study, objective_of, open_or_create, spec_of, study_names
+from sweep.study._pack import PackStart, PackView, start_pack
+from sweep.study._records import TrialEnd, finish_trials, start_trials, write_intermediate
+from sweep.study._recovery import (
+    fail_orphans,
+    fail_stale,
+    fail_trial,
+    owner_record,
+    recover_abandoned,
+    requeue,
+)
+from sweep.study._view import StudyView, read_once
+
+__all__ = [
+    "DATA_KEY",
+    "FINGERPRINT_KEY",
+    "FINISHED",
+    "MODELS_KEY",
+    "OBJECTIVE_KEY",
+    "OWNER_KEY",
+    "PackStart",
+    "PackView",
+    "RETRIES_KEY",
+    "SPEC_KEY",
+    "StudyView",
+    "TrialEnd",
+    "budget_lock",
+    "build_pruner",
+    "build_sampler",
+    "counts",
+    "fail_orphans",
+    "fail_stale",
+    "fail_trial",
+    "finish_trials",
+    "judges_from_values",
+    "load_study",
+    "objective_of",
+    "open_or_create",
+    "owner_record",
+    "read_once",
+    "recover_abandoned",
+    "requeue",
+    "spec_of",
+    "start_pack",
+    "start_trials",
+    "study_names",
+    "write_intermediate",
+]

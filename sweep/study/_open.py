@@ -1,0 +1,109 @@
+"""Creating, joining and loading a study, and what sweep keeps on it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import optuna
+
+from sweep.config import StudySpec, fingerprint, parse_spec, resolve_for_task, spec_to_table
+from sweep.errors import ConfigError, StudyNotFoundError
+from sweep.metrics import Objective, objective_for
+from sweep.study._factory import build_pruner, build_sampler
+from sweep.study._keys import DATA_KEY, FINGERPRINT_KEY, OBJECTIVE_KEY, SPEC_KEY
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    return [s.study_name for s in storage.get_all_studies()]
+
+
+def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """Load an existing study (no sampler or pruner needed for reading).
+
+    Raises:
+        StudyNotFoundError: naming the studies the storage does hold.
+    """
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = study_names(storage)
+        valid = ", ".join(names) if names else "(none: the database holds no study)"
+        raise StudyNotFoundError(
+            f"study {name!r} not found in the storage; valid: {valid}"
+        ) from None
+
+
+def objective_of(study: optuna.Study) -> Objective:
+    name = study.user_attrs.get(OBJECTIVE_KEY)
+    if name == "mse":
+        return Objective("mse", "minimize")
+    if name == "accuracy":
+        return Objective("accuracy", "maximize")
+    direction = (
+        "minimize" if study.direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
+    )
+    return Objective("value", direction)
+
+
+def spec_of(study: optuna.Study) -> StudySpec | None:
+    """The study file a sweep study was created from (None for a study sweep did not make)."""
+    raw = study.user_attrs.get(SPEC_KEY)
+    if raw is None:
+        return None
+    spec = parse_spec(raw, source=f"study {study.study_name}")
+    task = study.user_attrs.get(DATA_KEY, {}).get("task")
+    if spec.task is None and task is not None:
+        spec = dataclasses.replace(spec, space=resolve_for_task(spec.space, task), task=task)
+    return spec
+
+
+def open_or_create(
+    spec: StudySpec, storage: optuna.storages.BaseStorage, data_summary: dict[str, Any]
+) -> optuna.Study:
+    """Create the study, or join it if it exists (several machines may race to create it).
+
+    Raises:
+        ConfigError: the stored study was made from a different data, training or
+            space definition (its trials would not be comparable).
+        ValueError: ``spec`` has no task yet (resolve it from the data first).
+    """
+    if spec.task is None:
+        raise ValueError("open_or_create needs a spec whose task is resolved")
+    objective = objective_for(spec.task)
+    # The sampler's seed varies with the trials already there (see build_sampler).
+    existing = 0
+    try:
+        existing = storage.get_n_trials(storage.get_study_id_from_name(spec.name))
+    except KeyError:
+        pass
+    study = optuna.create_study(
+        storage=storage,
+        study_name=spec.name,
+        direction=objective.direction,  # type: ignore[arg-type]
+        sampler=build_sampler(spec.study, offset=existing),
+        pruner=build_pruner(spec.study, spec.train.epochs),
+        load_if_exists=True,
+    )
+    mine = fingerprint(spec)
+    theirs = study.user_attrs.get(FINGERPRINT_KEY)
+    if theirs is None:
+        if study.direction.name.lower() != objective.direction:
+            raise ConfigError(
+                spec.path,
+                "study.name",
+                f"a study {spec.name!r} that sweep did not create already exists with "
+                "another direction; choose another name",
+            )
+        study.set_user_attr(SPEC_KEY, spec_to_table(spec))
+        study.set_user_attr(DATA_KEY, data_summary)
+        study.set_user_attr(OBJECTIVE_KEY, objective.name)
+        study.set_user_attr(FINGERPRINT_KEY, mine)
+    elif theirs != mine:
+        raise ConfigError(
+            spec.path,
+            "study.name",
+            f"study {spec.name!r} already exists with different data, training or space "
+            "settings (its trials would not compare); rename the study or restore the settings",
+        )
+    return study

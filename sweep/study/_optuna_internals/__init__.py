@@ -1,0 +1,79 @@
+"""The one door to Optuna's private names.
+
+Everywhere else sweep uses Optuna's public API. Where a measured gain needs one of
+Optuna's private names, it is used in this package, and only here:
+
+- the handles that a study and its trials keep private: the study's storage and id, a
+  trial's id and its cached frozen trial (``_handles``, each with a public fallback
+  where Optuna offers one);
+- sampling a pack against one read of the study: the sampler reads a stand-in storage
+  (``sample_through``), and a member with parameters sampled elsewhere takes them as
+  an enqueued trial does (``sampled_trial``);
+- writing a batch of trials' attributes, epoch values, first heartbeats and ends, or a
+  pack's sampled parameters, in one transaction into Optuna's own tables; counting a
+  study's trials by state in one query; the trials whose heartbeat stopped (``_rdb``:
+  RDB storages only, and only while the database's schema revision is
+  :data:`SCHEMA_REVISION`);
+- sweep's TPE (``_tpe``), which keeps per finished trial what Optuna's TPE works out
+  again for every sample, and takes the normal CDF from SciPy.
+
+At import ``_check`` makes sure that each private name exists with the shape used.
+Where one does not, or where ``SWEEP_OPTUNA_PUBLIC=1`` is set, :data:`PRIVATE` is
+False and every caller takes Optuna's public path: the stock ``TPESampler``,
+``Study.ask`` and ``Study.tell``, the storage API one call at a time, and no
+sampling ahead. One warning line names the Optuna version and what was missing.
+``constraints.txt`` pins the Optuna the tests ran on.
+"""
+
+from sweep.study._optuna_internals._check import MISSING, PRIVATE, SCHEMA_REVISION
+from sweep.study._optuna_internals._handles import (
+    after_trial_study,
+    backend_of,
+    forget_cached_trials,
+    frozen,
+    frozen_study,
+    read_new_trials,
+    rebind,
+    sample_through,
+    sampled_trial,
+    storage_of,
+    study_id,
+    trial_id,
+    trial_id_of,
+)
+from sweep.study._optuna_internals._rdb import (
+    count_by_state,
+    rdb,
+    rdb_tables,
+    stale_trial_ids,
+    write_batch,
+    write_params,
+)
+from sweep.study._optuna_internals._tpe import TPESampler, vectorised_normal_cdf
+
+__all__ = [
+    "MISSING",
+    "TPESampler",
+    "PRIVATE",
+    "SCHEMA_REVISION",
+    "after_trial_study",
+    "backend_of",
+    "count_by_state",
+    "forget_cached_trials",
+    "frozen",
+    "frozen_study",
+    "rdb",
+    "rdb_tables",
+    "read_new_trials",
+    "rebind",
+    "sample_through",
+    "sampled_trial",
+    "stale_trial_ids",
+    "storage_of",
+    "study_id",
+    "trial_id",
+    "trial_id_of",
+    "vectorised_normal_cdf",
+    "write_batch",
+    "write_params",
+]

@@ -1,0 +1,109 @@
+"""Whether Optuna's private names that sweep uses are all in place (checked at import).
+
+See the package's docstring for what each is used for.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from typing import Any
+
+import optuna
+
+# The schema revision of Optuna's RDB tables that the raw writes were written for.
+SCHEMA_REVISION = "v3.2.0.a"
+
+
+def _check() -> str | None:
+    """None when every private name used here is in place, else what is missing or
+    changed (as the end of a sentence that starts with "Optuna X.Y")."""
+    if os.environ.get("SWEEP_OPTUNA_PUBLIC") == "1":
+        return "is not used for its private names (SWEEP_OPTUNA_PUBLIC=1)"
+    try:
+        from optuna.samplers._tpe import _truncnorm
+        from optuna.samplers._tpe import sampler as tpe
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session  # noqa: F401
+    except ImportError as e:
+        return f"lacks {e.name}"
+    needs: list[tuple[object, str]] = [
+        (models, "TrialModel"),
+        (models, "TrialParamModel"),
+        (models, "TrialValueModel"),
+        (models, "TrialUserAttributeModel"),
+        (models, "TrialSystemAttributeModel"),
+        (models, "TrialIntermediateValueModel"),
+        (models, "TrialHeartbeatModel"),
+        (models.TrialValueModel, "value_to_stored_repr"),
+        (models.TrialIntermediateValueModel, "intermediate_value_to_stored_repr"),
+        (optuna.storages.RDBStorage, "_get_stale_trial_ids"),
+        (optuna.storages.RDBStorage, "_get_trials"),
+        (optuna.samplers.TPESampler, "_sample"),
+        (optuna.samplers.TPESampler, "_get_internal_repr"),
+        (optuna.samplers.TPESampler, "_build_parzen_estimator"),
+        (optuna.samplers.TPESampler, "_compute_acquisition_func"),
+        (optuna.samplers.TPESampler, "_compare"),
+        (optuna.samplers.TPESampler, "_get_params"),
+        (tpe, "_split_trials"),
+        (tpe, "_get_infeasible_trial_score"),
+        (tpe, "_get_pruned_trial_score"),
+        (tpe, "default_gamma"),
+        (_truncnorm, "_ndtr"),
+        (_truncnorm, "_log_ndtr"),
+        (optuna.Study, "_get_trials"),
+        (optuna.Study, "_is_multi_objective"),
+        (optuna.pruners, "_filter_study"),
+    ]
+    for owner, name in needs:
+        if not hasattr(owner, name):
+            return f"lacks {getattr(owner, '__name__', owner)}.{name}"
+    # Attributes that Optuna's objects set on themselves when they are made.
+    instance = {
+        optuna.Study: ("self._storage", "self._study_id", "self._thread_local"),
+        optuna.Trial: ("self._trial_id", "self._cached_frozen_trial", "self._fixed_params"),
+        optuna.samplers.TPESampler: (
+            "self._rng",
+            "self._gamma",
+            "self._constant_liar",
+            "self._n_ei_candidates",
+        ),
+    }
+    for cls, names in instance.items():
+        source = inspect.getsource(cls)
+        for name in names:
+            if f"{name} =" not in source:
+                return f"lacks {cls.__name__}.{name.removeprefix('self.')}"
+    shapes: dict[Any, list[str]] = {
+        optuna.samplers.TPESampler._sample: ["self", "study", "trial", "search_space"],
+        optuna.Study._get_trials: ["self", "deepcopy", "states", "use_cache"],
+        optuna.storages.RDBStorage._get_trials: [
+            "self",
+            "study_id",
+            "states",
+            "included_trial_ids",
+            "trial_id_greater_than",
+        ],
+    }
+    for function, parameters in shapes.items():
+        if list(inspect.signature(function).parameters) != parameters:
+            return f"has {function.__qualname__}{inspect.signature(function)}"
+    columns = {c.name for c in models.TrialModel.__table__.columns}
+    if not {"trial_id", "number", "study_id", "state", "datetime_complete"} <= columns:
+        return "lacks columns of TrialModel"
+    trial = optuna.Trial.__init__
+    if list(inspect.signature(trial).parameters) != ["self", "study", "trial_id"]:
+        return f"has Trial{inspect.signature(trial)}"
+    return None
+
+
+MISSING = _check()
+PRIVATE = MISSING is None
+if MISSING is not None and "SWEEP_OPTUNA_PUBLIC" not in MISSING:
+    logging.getLogger("sweep").warning(
+        "sweep: Optuna %s %s; sweep uses Optuna's public API instead (Optuna's TPE "
+        "sampler, one write per call, packs sampled trial by trial, no sampling ahead)",
+        optuna.__version__,
+        MISSING,
+    )
