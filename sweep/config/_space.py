@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sweep.config._choices import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS
+from sweep._choices import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS
 from sweep.errors import SpecValueError
 
 Scalar = int | float | str
