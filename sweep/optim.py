@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import torch
 
-from sweep.config._choices import OPTIMIZERS
+from sweep._choices import OPTIMIZERS
 from sweep.space import TrialConfig
 
 __all__ = ["build_optimizer", "lr_at"]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from sweep._choices import Pruner, Sampler
 from sweep.config._space import SpaceSpec
 from sweep.errors import SpecValueError
 
@@ -22,9 +23,9 @@ class StudySection:
     name: str  # the study's name in the database; also names reports/<name>.csv
     trials: int = 50  # budget: finished (complete or pruned) trials in all
     direction: Literal["auto", "maximize", "minimize"] = "auto"  # auto: from the metric
-    sampler: Literal["tpe", "random", "qmc"] = "tpe"
+    sampler: Sampler = "tpe"
     sampler_startup: int = 10  # random trials before TPE starts modelling
-    pruner: Literal["median", "percentile", "hyperband", "successive_halving", "none"] = "median"
+    pruner: Pruner = "median"
     pruner_startup: int = 5  # finished trials before the pruner prunes anything
     pruner_warmup: int = 2  # epochs a trial runs before it can be pruned
     percentile: float = 25.0  # pruner "percentile": keep trials in the top this-many percent
