@@ -17,7 +17,7 @@ import optuna
 
 from sweep.report._collect import ReportData, collect
 from sweep.report._effects import depth_width, depth_width_grid, effect_dimensions
-from sweep.report._plots import CURVES, Plot, first_line, plan
+from sweep.report._plots import CURVES, Plot, drawn_study, first_line, plan
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,23 +29,23 @@ SIZE = (10.0, 6.0)  # inches
 def _optuna_figure(plot: Plot, target: str) -> Figure:
     import optuna.visualization.matplotlib as vis
 
-    assert plot.study is not None
+    study = drawn_study(plot)
     with warnings.catch_warnings():
         # The matplotlib backend is marked experimental, and Optuna warns about the
         # trials a plot leaves out; neither is news to the reader of the report.
         warnings.simplefilter("ignore")
         if plot.key == "history":
-            axes: Any = vis.plot_optimization_history(plot.study, target_name=target)
+            axes: Any = vis.plot_optimization_history(study, target_name=target)
         elif plot.key == "importances":
             axes = vis.plot_param_importances(
-                plot.study, plot.evaluator, plot.params, target_name=target
+                study, plot.evaluator, plot.params, target_name=target
             )
         elif plot.key == "parallel":
-            axes = vis.plot_parallel_coordinate(plot.study, plot.params, target_name=target)
+            axes = vis.plot_parallel_coordinate(study, plot.params, target_name=target)
         elif plot.key == "slice":
-            axes = vis.plot_slice(plot.study, plot.params, target_name=target)
+            axes = vis.plot_slice(study, plot.params, target_name=target)
         elif plot.key == "curves":
-            axes = vis.plot_intermediate_values(plot.study)
+            axes = vis.plot_intermediate_values(study)
             axes.set_xlabel("epoch")
             axes.set_ylabel(target)
         else:
