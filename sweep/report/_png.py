@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 
+from sweep._output import atomic_path, check_folder, make_folder
 from sweep.report._collect import ReportData, collect
 from sweep.report._effects import depth_width, depth_width_grid, effect_dimensions
 from sweep.report._plots import CURVES, Plot, drawn_study, first_line, plan
@@ -135,11 +136,13 @@ def png_report(
 
     Returns:
         Plot key -> the file written, or the reason the plot was skipped (a string).
+
+    Raises:
+        OutputError: ``directory`` cannot be written.
     """
     import matplotlib.pyplot as plt
 
-    out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_folder(directory)
     written: dict[str, Path | str] = {}
     for plot in plan(report, curves=curves):
         if plot.skip:
@@ -153,7 +156,8 @@ def png_report(
             continue
         path = out_dir / f"{plot.key}.png"
         try:
-            fig.savefig(path, dpi=DPI)
+            with atomic_path(path) as temp:
+                fig.savefig(temp, dpi=DPI)
         finally:
             plt.close(fig)  # pyplot keeps every figure alive until closed
         written[plot.key] = path
@@ -172,5 +176,9 @@ def write_png(
 
     Returns:
         Plot key -> the file written, or the reason the plot was skipped.
+
+    Raises:
+        OutputError: ``directory`` cannot be written (checked before the plots are made).
     """
+    check_folder(directory)
     return png_report(collect(study), directory, curves=curves)
