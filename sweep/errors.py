@@ -15,6 +15,7 @@ __all__ = [
     "StorageError",
     "StudyNotFoundError",
     "ModelError",
+    "OutputError",
     "TooManyFailures",
 ]
 
@@ -92,6 +93,23 @@ class StudyNotFoundError(SweepError):
 
 class ModelError(SweepError):
     """A saved model is missing, or prediction input does not fit it."""
+
+
+class OutputError(SweepError):
+    """A file sweep was asked to write (a report, an export, predictions) cannot be written.
+
+    Args:
+        path: The path as given.
+        reason: Why, e.g. ``/x is a file``.
+        option: The command-line flag that named the path (``--csv``), if any.
+    """
+
+    def __init__(self, path: object, reason: str, option: str | None = None) -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.option = option
+        where = f"{option} {path}" if option else str(path)
+        super().__init__(f"{where}: cannot write: {reason}")
 
 
 class TooManyFailures(SweepError):

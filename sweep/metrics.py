@@ -64,15 +64,21 @@ def chunked_metric(
     Sums are exact counts for accuracy (and float64 for MSE), so the result does not
     depend on the chunk size beyond float32 rounding of the outputs themselves.
     """
-    total: torch.Tensor | None = None
-    for start in range(0, len(x), chunk):
+    if len(x) == 0:
+        raise ValueError("chunked_metric: no rows to evaluate")
+    if chunk < 1:
+        raise ValueError(f"chunked_metric: chunk must be at least 1, got {chunk}")
+
+    def sums(start: int) -> torch.Tensor:
         out = predict(x[start : start + chunk])
         target = (
             y[start : start + chunk]
             .unsqueeze(0)
             .expand(out.shape[0], *y[start : start + chunk].shape)
         )
-        sums = _metric_sums(out, target, task)
-        total = sums if total is None else total + sums
-    assert total is not None
+        return _metric_sums(out, target, task)
+
+    total = sums(0)
+    for start in range(chunk, len(x), chunk):
+        total = total + sums(start)
     return total / y.numel()

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import torch
 
-from sweep.config._choices import OPTIMIZERS
+from sweep._choices import OPTIMIZERS
 from sweep.space import TrialConfig
 
 __all__ = ["build_optimizer", "lr_at"]
@@ -35,7 +35,8 @@ def lr_at(config: TrialConfig, epoch: int, epochs: int) -> float:
     cosine: lr * (1 + cos(pi * epoch / epochs)) / 2, as CosineAnnealingLR(T_max=epochs).
     """
     if config.scheduler == "step":
-        assert config.step_size is not None and config.gamma is not None
+        if config.step_size is None or config.gamma is None:
+            raise ValueError("the step schedule needs step_size and gamma, got None")
         return config.lr * config.gamma ** (epoch // config.step_size)
     if config.scheduler == "cosine":
         return config.lr * (1 + math.cos(math.pi * epoch / epochs)) / 2

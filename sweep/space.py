@@ -12,8 +12,8 @@ from typing import Any
 
 import optuna
 
+from sweep._choices import USES_MOMENTUM, USES_WEIGHT_DECAY, Loss, Optimizer, Scheduler
 from sweep.config import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
-from sweep.config._choices import USES_MOMENTUM, USES_WEIGHT_DECAY
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,15 @@ class TrialConfig:
 
     widths: tuple[int, ...]
     activation: str
-    loss: str
-    optimizer: str
+    loss: Loss
+    optimizer: Optimizer
     lr: float
     batch_size: int
     split_fraction: float | None = None
     momentum: float | None = None
     weight_decay: float = 0.0
     dropout: float = 0.0
-    scheduler: str = "none"
+    scheduler: Scheduler = "none"
     step_size: int | None = None
     gamma: float | None = None
 

@@ -136,22 +136,35 @@ def open_storage(
     kwargs: dict[str, Any] = {}
     if heartbeat is not None:
         kwargs = {"heartbeat_interval": heartbeat, "grace_period": 3 * heartbeat}
+    # Optuna's schema migrations log each step through Alembic at INFO; set here,
+    # where a storage is opened, so that importing sweep configures no logging.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    last: Exception | None = None
+    storage = _create(full, url, engine_kwargs, kwargs)
+    if path is not None:
+        sqlalchemy.event.listen(storage.engine, "connect", _sqlite_pragmas)
+        storage.engine.dispose()
+    return storage
+
+
+_ATTEMPTS = 8
+
+
+def _create(
+    full: str, url: str, engine_kwargs: dict[str, Any], kwargs: dict[str, Any]
+) -> optuna.storages.RDBStorage:
+    """``RDBStorage(full)``, retried while other processes race to create the tables."""
     # Several processes starting at once race on creating the tables: the losers
     # back off (with jitter) until the winner has finished, then open what it made.
-    for attempt in range(8):
-        if attempt:
-            time.sleep(random.uniform(0.5, 1.5) * min(2.0, 0.1 * 2**attempt))
+    attempt = 0
+    while True:
         try:
             with warnings.catch_warnings():
                 # Optuna marks heartbeats experimental; sweep depends on them on purpose.
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                storage = optuna.storages.RDBStorage(full, engine_kwargs=engine_kwargs, **kwargs)
-            break
+                return optuna.storages.RDBStorage(full, engine_kwargs=engine_kwargs, **kwargs)
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
-            last = e
-            if not _is_race(e):
+            attempt += 1
+            if not _is_race(e) or attempt == _ATTEMPTS:
                 raise StorageError(
                     f"storage: cannot open {redact(url)}: {_reason(e, url)}"
                 ) from None
@@ -163,13 +176,7 @@ def open_storage(
             ) from None
         except RuntimeError as e:  # e.g. the schema is newer than this Optuna
             raise StorageError(f"storage: {redact(url)}: {_scrub(str(e), url)}") from None
-    else:
-        assert last is not None
-        raise StorageError(f"storage: cannot open {redact(url)}: {_reason(last, url)}")
-    if path is not None:
-        sqlalchemy.event.listen(storage.engine, "connect", _sqlite_pragmas)
-        storage.engine.dispose()
-    return storage
+        time.sleep(random.uniform(0.5, 1.5) * min(2.0, 0.1 * 2**attempt))
 
 
 def _connect_timeout(backend: str) -> dict[str, Any]:

@@ -19,11 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from sweep._output import check_file
     from sweep.api import compare_studies
-    from sweep.report import compare_table, wide_console
+    from sweep.report import compare_table, wide_console, write_csv
 
+    if args.csv:
+        check_file(args.csv, "--csv")
     frame = compare_studies(list(dict.fromkeys(args.studies)), args.storage)
     if args.json:
         rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
@@ -35,9 +36,7 @@ def compare(args: argparse.Namespace) -> int:
     else:
         wide_console().print(compare_table(frame))
     if args.csv:
-        path = Path(args.csv)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False)
+        path = write_csv(frame, args.csv)
         if not args.json:
             wide_console().print(f"wrote {path}")
     return 0

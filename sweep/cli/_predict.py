@@ -61,10 +61,13 @@ def read_rows(path: str, *, header: bool = True) -> pd.DataFrame:
 
 
 def predict(args: argparse.Namespace) -> int:
+    from sweep._output import atomic_path, check_file
     from sweep.api import open_study
     from sweep.inputs import input_matrix
 
     # Cheap checks first: a wrong file, study, trial or column fails before torch loads.
+    if args.output != "-":
+        check_file(args.output, "--output")
     rows = read_rows(args.input, header=not args.no_header)
     study = open_study(args.study, args.storage)
     number, _ = study.model_artifact(args.trial)
@@ -88,7 +91,7 @@ def predict(args: argparse.Namespace) -> int:
         out.to_csv(sys.stdout, index=False)
         return 0
     path = Path(args.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False)
+    with atomic_path(path) as temp:
+        out.to_csv(temp, index=False)
     print(f"wrote {path} ({len(out)} rows, predicted by trial {predictor.trial} of {study.name})")
     return 0

@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
+    from sweep._output import check_file, check_folder, write_text
     from sweep.errors import SweepError
 
     if args.all:
@@ -57,9 +58,18 @@ def report(args: argparse.Namespace) -> int:
             )
         if not args.csv:
             raise SweepError("report --all needs --csv DIR (one file per study)")
+        check_folder(args.csv, "--csv")
         return _export_all(args)
     if not args.study:
         raise SweepError("report needs a study name (or --all --csv DIR for every study)")
+    # Before the study is read or the table printed: a path that cannot be written
+    # is one line, and nothing is written.
+    if args.csv:
+        check_file(args.csv, "--csv")
+    if args.html:
+        check_file(args.html, "--html")
+    if args.png:
+        check_folder(args.png, "--png")
 
     from sweep.api import open_study
     from sweep.report import print_effects, print_ranked, wide_console, write_csv
@@ -89,9 +99,7 @@ def report(args: argparse.Namespace) -> int:
     if args.html:
         from sweep.report import html_report
 
-        path = Path(args.html)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html_report(data, top=max(args.top, 20), curves=args.curves), "utf-8")
+        path = write_text(args.html, html_report(data, top=max(args.top, 20), curves=args.curves))
         console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)")
     if args.png:
         import matplotlib

@@ -61,9 +61,13 @@ def run(args: argparse.Namespace) -> int:
     from sweep.config import load_spec
 
     spec = load_spec(args.study_file)  # a bad file fails here, before torch loads
+    if not args.no_report:
+        from sweep._output import check_folder
+
+        check_folder(args.report_dir, "--report-dir")  # before the trials, not after
 
     from sweep.api import open_study
-    from sweep.report import print_ranked, wide_console
+    from sweep.report import print_ranked, wide_console, write_csv
     from sweep.run import run_study
 
     summary = run_study(
@@ -107,8 +111,6 @@ def run(args: argparse.Namespace) -> int:
         top=args.top,
         console=console,
     )
-    out = Path(args.report_dir) / f"{summary.study}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    out = write_csv(frame, Path(args.report_dir) / f"{summary.study}.csv")
     console.print(f"wrote {out}")
     return 0

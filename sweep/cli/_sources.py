@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def source_options(name: str) -> list[tuple[str, str, str]]:
     """(key, accepted values, default) for each of source ``name``'s own ``[data]`` keys."""
-    from sweep.config._fields import _describe
+    from sweep._fields import describe
     from sweep.data import SOURCES
 
     cls = SOURCES[name].options
@@ -29,7 +29,7 @@ def source_options(name: str) -> list[tuple[str, str, str]]:
             default = _toml(f.default_factory())
         else:
             default = "(required)"
-        rows.append((f.name, _describe(hints[f.name]), default))
+        rows.append((f.name, describe(hints[f.name]), default))
     return rows
 
 

@@ -1,6 +1,14 @@
-"""Study definitions: TOML files parsed once into typed, frozen dataclasses."""
+"""Study definitions: TOML files parsed once into typed, frozen dataclasses.
 
-from sweep.config._choices import (
+``DataSpec`` (the ``[data]`` section) is defined in :mod:`sweep.data`, which
+parses each source's options; it is re-exported here, imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sweep._choices import (
     ACTIVATIONS,
     LOSSES,
     LOSSES_FOR_TASK,
@@ -11,7 +19,10 @@ from sweep.config._choices import (
 )
 from sweep.config._load import fingerprint, load_spec, parse_spec, resolve_for_task, spec_to_table
 from sweep.config._space import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
-from sweep.config._spec import DataSpec, Pinned, RunSpec, StudySection, StudySpec, TrainSpec
+from sweep.config._spec import Pinned, RunSpec, StudySection, StudySpec, TrainSpec
+
+if TYPE_CHECKING:
+    from sweep.data import DataSpec
 
 __all__ = [
     "ACTIVATIONS",
@@ -39,3 +50,11 @@ __all__ = [
     "resolve_for_task",
     "spec_to_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DataSpec":
+        from sweep.data import DataSpec
+
+        return DataSpec
+    raise AttributeError(f"module 'sweep.config' has no attribute {name!r}")

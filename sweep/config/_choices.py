@@ -1,38 +1,56 @@
-"""The closed sets of names a study file may use.
+"""The closed sets of names a study file may use: see :mod:`sweep._choices`.
 
-Kept free of torch so that checking a study file is instant; the modules that
-implement each name (``sweep.model``, ``sweep.losses``, ``sweep.optim``) check
-at import that they cover exactly these.
+They live in that leaf module so that ``sweep.data`` can name a task without
+importing ``sweep.config``; this module keeps the names where the model,
+loss and trainer modules import them from.
 """
 
-from __future__ import annotations
+from sweep._choices import (
+    ACTIVATIONS,
+    DEFAULT_LOSS,
+    LOSSES,
+    LOSSES_FOR_TASK,
+    OPTIMIZERS,
+    PACKABLE_OPTIMIZERS,
+    PRUNERS,
+    SAMPLERS,
+    SCHEDULERS,
+    SOLO_OPTIMIZERS,
+    TASKS,
+    USES_MOMENTUM,
+    USES_WEIGHT_DECAY,
+    Activation,
+    Loss,
+    Optimizer,
+    PackableOptimizer,
+    Pruner,
+    Sampler,
+    Scheduler,
+    SoloOptimizer,
+    Task,
+)
 
-from typing import Literal
-
-Task = Literal["binary", "multiclass", "regression"]
-TASKS: tuple[Task, ...] = ("binary", "multiclass", "regression")
-
-ACTIVATIONS = ("relu", "tanh", "split", "sum")
-LOSSES = ("bce", "mse", "quartic", "cross_entropy")
-# Optimizers whose update sweep can apply to a stacked pack of trials at once.
-PACKABLE_OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
-# These run one trial at a time (L-BFGS needs a closure and line search per trial).
-SOLO_OPTIMIZERS = ("adamax", "nadam", "radam", "lbfgs")
-OPTIMIZERS = PACKABLE_OPTIMIZERS + SOLO_OPTIMIZERS
-SCHEDULERS = ("none", "step", "cosine")
-SAMPLERS = ("tpe", "random", "qmc")
-PRUNERS = ("median", "percentile", "hyperband", "successive_halving", "none")
-
-# Losses that make sense for each task. Binary outputs one logit (BCE on it,
-# MSE/quartic on its sigmoid); multi-class outputs one logit per class
-# (cross-entropy, one-vs-all BCE, MSE/quartic on the softmax against one-hot).
-LOSSES_FOR_TASK: dict[str, tuple[str, ...]] = {
-    "binary": ("bce", "mse", "quartic"),
-    "multiclass": ("cross_entropy", "bce", "mse", "quartic"),
-    "regression": ("mse", "quartic"),
-}
-DEFAULT_LOSS = {"binary": "bce", "multiclass": "cross_entropy", "regression": "mse"}
-
-# Which hyperparameters each optimizer takes (the others are not sampled for it).
-USES_MOMENTUM = ("sgd", "rmsprop")
-USES_WEIGHT_DECAY = tuple(o for o in OPTIMIZERS if o != "lbfgs")
+__all__ = [
+    "ACTIVATIONS",
+    "DEFAULT_LOSS",
+    "LOSSES",
+    "LOSSES_FOR_TASK",
+    "OPTIMIZERS",
+    "PACKABLE_OPTIMIZERS",
+    "PRUNERS",
+    "SAMPLERS",
+    "SCHEDULERS",
+    "SOLO_OPTIMIZERS",
+    "TASKS",
+    "USES_MOMENTUM",
+    "USES_WEIGHT_DECAY",
+    "Activation",
+    "Loss",
+    "Optimizer",
+    "PackableOptimizer",
+    "Pruner",
+    "Sampler",
+    "Scheduler",
+    "SoloOptimizer",
+    "Task",
+]

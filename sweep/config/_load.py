@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sweep.config._choices import DEFAULT_LOSS, LOSSES_FOR_TASK
-from sweep.config._fields import build, to_table
+from sweep._choices import DEFAULT_LOSS, LOSSES_FOR_TASK, Task
+from sweep._fields import build, to_table
 from sweep.config._space import (
     DIMENSIONS,
     Fixed,
@@ -19,7 +19,7 @@ from sweep.config._space import (
     parse_space,
     space_to_toml,
 )
-from sweep.config._spec import DataSpec, Pinned, RunSpec, StudySection, StudySpec, TrainSpec
+from sweep.config._spec import Pinned, RunSpec, StudySection, StudySpec, TrainSpec
 from sweep.errors import ConfigError, SpecValueError
 
 if sys.version_info >= (3, 11):
@@ -28,9 +28,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _SECTIONS = ("study", "data", "train", "space", "run", "pinned")
-_DATA_KEYS = tuple(
-    f.name for f in dataclasses.fields(DataSpec) if f.name not in ("source", "options")
-)
+
+# [data] belongs to sweep.data (its sources, their options, DataSpec). It is
+# imported where a spec is parsed or written, not with this module, so that
+# ``import sweep.config`` stays light (no NumPy, no torch).
 
 
 def load_spec(path: str | Path) -> StudySpec:
@@ -73,12 +74,12 @@ def _parse(table: dict[str, Any], source: str) -> StudySpec:
     for key in ("study", "data"):
         if key not in table:
             raise SpecValueError(key, "missing section")
+    from sweep.data import SOURCES, parse_data
+
     study = build(StudySection, table["study"], "study")
-    data = _parse_data(table["data"])
+    data = parse_data(table["data"])
     train = build(TrainSpec, table.get("train", {}), "train")
     run = build(RunSpec, table.get("run", {}), "run")
-    from sweep.data import SOURCES
-
     task = SOURCES[data.source].task
     space = _section("space", parse_space, _table(table.get("space", {}), "space"))
     if task is not None:
@@ -108,28 +109,6 @@ def _table(raw: Any, key: str) -> dict[str, Any]:
     return raw
 
 
-def _parse_data(raw: Any) -> DataSpec:
-    from sweep.data import SOURCES
-
-    raw = _table(raw, "data")
-    source = raw.get("source")
-    if source is None:
-        raise SpecValueError("data.source", "missing required key", sorted(SOURCES))
-    if source not in SOURCES:
-        raise SpecValueError("data.source", f"unknown data source {source!r}", sorted(SOURCES))
-    options_cls = SOURCES[source].options
-    own = {f.name for f in dataclasses.fields(options_cls)}
-    common = {k: v for k, v in raw.items() if k in _DATA_KEYS}
-    specific = {k: v for k, v in raw.items() if k not in _DATA_KEYS and k != "source"}
-    for key in specific:
-        if key not in own:
-            raise SpecValueError(
-                f"data.{key}", f"unknown key for source {source!r}", sorted([*own, *_DATA_KEYS])
-            )
-    options: Any = build(options_cls, specific, "data")
-    return build(DataSpec, {**common, "source": source, "options": options}, "data")
-
-
 def resolve_for_task(space: SpaceSpec, task: str) -> SpaceSpec:
     """Fill in the task's default loss and reject losses that cannot apply to it.
 
@@ -145,7 +124,7 @@ def resolve_for_task(space: SpaceSpec, task: str) -> SpaceSpec:
     return space
 
 
-def _check_direction(study: StudySection, task: str) -> None:
+def _check_direction(study: StudySection, task: Task) -> None:
     natural = "minimize" if task == "regression" else "maximize"
     if study.direction not in ("auto", natural):
         metric = "validation MSE" if task == "regression" else "validation accuracy"
@@ -181,14 +160,11 @@ def _pin(space: SpaceSpec, raw: dict[str, Any]) -> SpaceSpec:
 
 def spec_to_table(spec: StudySpec) -> dict[str, Any]:
     """The study file as a TOML-shaped dict; ``parse_spec`` reads it back to an equal spec."""
-    data = {"source": spec.data.source, **to_table(spec.data.options)}
-    for key in _DATA_KEYS:
-        value = getattr(spec.data, key)
-        if value is not None:
-            data[key] = value
+    from sweep.data import data_to_table
+
     out: dict[str, Any] = {
         "study": to_table(spec.study),
-        "data": data,
+        "data": data_to_table(spec.data),
         "train": to_table(spec.train),
         "space": space_to_toml(spec.space),
         "run": {k: v for k, v in to_table(spec.run).items() if v is not None},

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sweep.config._choices import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS
+from sweep._choices import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS
 from sweep.errors import SpecValueError
 
 Scalar = int | float | str
@@ -87,6 +87,11 @@ def _check_scalar(key: str, spec: DimKind, value: Any) -> Scalar:
         if not isinstance(value, str) or value not in spec.names:
             raise SpecValueError(key, f"unknown name {value!r}", spec.names)
         return value
+    return _check_number(key, spec, value)
+
+
+def _check_number(key: str, spec: DimKind, value: Any) -> int | float:
+    """One value of an "int" or "float" key, checked against the key's rule."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SpecValueError(
             key, f"expected a number, a list or a {{low, high}} range, got {value!r}"
@@ -131,9 +136,8 @@ def _parse_range(key: str, spec: DimKind, raw: dict[str, Any]) -> Dim:
     log = raw.get("log", False)
     if not isinstance(log, bool):
         raise SpecValueError(f"{key}.log", f"expected true or false, got {log!r}")
-    low = _check_scalar(f"{key}.low", spec, raw["low"])
-    high = _check_scalar(f"{key}.high", spec, raw["high"])
-    assert not isinstance(low, str) and not isinstance(high, str)
+    low = _check_number(f"{key}.low", spec, raw["low"])
+    high = _check_number(f"{key}.high", spec, raw["high"])
     if low > high:
         raise SpecValueError(key, f"empty range: low {low} > high {high}")
     if log and low <= 0:

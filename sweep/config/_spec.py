@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
+from sweep._choices import Pruner, Sampler
 from sweep.config._space import SpaceSpec
 from sweep.errors import SpecValueError
+
+if TYPE_CHECKING:
+    from sweep.data import DataSpec
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -19,9 +23,9 @@ class StudySection:
     name: str  # the study's name in the database; also names reports/<name>.csv
     trials: int = 50  # budget: finished (complete or pruned) trials in all
     direction: Literal["auto", "maximize", "minimize"] = "auto"  # auto: from the metric
-    sampler: Literal["tpe", "random", "qmc"] = "tpe"
+    sampler: Sampler = "tpe"
     sampler_startup: int = 10  # random trials before TPE starts modelling
-    pruner: Literal["median", "percentile", "hyperband", "successive_halving", "none"] = "median"
+    pruner: Pruner = "median"
     pruner_startup: int = 5  # finished trials before the pruner prunes anything
     pruner_warmup: int = 2  # epochs a trial runs before it can be pruned
     percentile: float = 25.0  # pruner "percentile": keep trials in the top this-many percent
@@ -40,32 +44,6 @@ class StudySection:
             raise SpecValueError("trials", f"must be at least 1, got {self.trials}")
         if not 0 < self.percentile < 100:
             raise SpecValueError("percentile", f"must be in (0, 100), got {self.percentile}")
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """``[data]``: a source and its options, and how to split and scale it."""
-
-    source: str
-    options: Any  # the source's own options dataclass
-    val_fraction: float = 0.2
-    test_fraction: float = 0.2  # ignored by sources that ship a test split (MNIST)
-    seed: int = 0  # fixes the split (and synthetic generation); independent of the study seed
-    standardize: bool = True  # inputs: (x - mean) / std with train-split statistics
-    scale_targets: bool = False  # regression: standardise targets too (metric in scaled units)
-    max_samples: int | None = None  # random subset of at most this many samples (per split file)
-
-    def __post_init__(self) -> None:
-        for key in ("val_fraction", "test_fraction"):
-            v = getattr(self, key)
-            if not 0 <= v < 1:
-                raise SpecValueError(key, f"must be in [0, 1), got {v}")
-        if self.val_fraction == 0:
-            raise SpecValueError("val_fraction", "must be above 0: trials are selected on it")
-        if self.val_fraction + self.test_fraction >= 1:
-            raise SpecValueError("val_fraction", "val_fraction + test_fraction must be below 1")
-        if self.max_samples is not None and self.max_samples < 3:
-            raise SpecValueError("max_samples", f"must be at least 3, got {self.max_samples}")
 
 
 @dataclass(frozen=True)
@@ -119,7 +97,8 @@ class StudySpec:
     """A whole study file, parsed and validated.
 
     Attributes:
-        study, data, train, space, run: The file's sections.
+        study, data, train, space, run: The file's sections (``data`` is
+            :class:`sweep.data.DataSpec`: the data package owns that section).
         pinned: Named fixed configurations a user can run instead of searching.
         task: The data's task when known without loading them (None for a user's table).
         path: Where the spec came from, for error messages.

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from sweep.config import DataSpec
-from sweep.config._choices import Task
+from sweep._choices import Task
 from sweep.data._registry import SOURCES, RawData
+from sweep.data._spec import DataSpec
 from sweep.errors import DataError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from sweep.config._choices import Task
+from sweep._choices import Task
 from sweep.data._registry import RawData, Source, register
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sweep.config._choices import Task
+from sweep._choices import Task
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from sweep.config._choices import Task
+from sweep._choices import Task
 from sweep.data._registry import RawData, Source, register
 from sweep.errors import DataError, SpecValueError
 

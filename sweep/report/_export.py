@@ -20,11 +20,15 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
+from sweep._output import atomic_path, check_folder
 from sweep.report._frame import COLUMN_DTYPES, trials_frame, typed
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a trials frame (``trials_frame``) to ``path``; parent folders are created.
+
+    The file is written beside ``path`` and renamed onto it, so a failed write
+    leaves no half-written file.
 
     Args:
         frame: The ranked trials.
@@ -32,11 +36,13 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
     Returns:
         The path written.
+
+    Raises:
+        OutputError: ``path`` cannot be written (its folder is a file, read-only...).
     """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
-    return out
+    with atomic_path(path) as temp:
+        frame.to_csv(temp, index=False)
+    return Path(path)
 
 
 def read_trials_csv(path: str | Path) -> pd.DataFrame:
@@ -70,13 +76,14 @@ def export_all(storage: str, directory: str | Path) -> dict[str, Path]:
         Study name -> the file written.
 
     Raises:
+        OutputError: ``directory`` cannot be written (checked before anything is read).
         StorageError: the storage cannot be opened.
     """
     from sweep.storage import open_storage
     from sweep.study import study_names
 
+    out_dir = check_folder(directory)
     rdb = open_storage(storage, create=False)
-    out_dir = Path(directory)
     written = {}
     for name in study_names(rdb):
         study = optuna.load_study(study_name=name, storage=rdb)

@@ -15,32 +15,30 @@ from plotly.subplots import make_subplots
 
 from sweep.report._collect import ReportData
 from sweep.report._effects import depth_width, depth_width_grid, effect_dimensions
-from sweep.report._plots import Plot
+from sweep.report._plots import Plot, drawn_study
 
 
 def _optuna_figure(plot: Plot, target: str) -> go.Figure:
     import optuna.visualization as vis
 
-    assert plot.study is not None
+    study = drawn_study(plot)
     with warnings.catch_warnings():
         # Optuna warns about trials a plot leaves out (pruned, failed); the report says so.
         warnings.simplefilter("ignore")
         if plot.key == "history":
-            return vis.plot_optimization_history(plot.study, target_name=target)
+            return vis.plot_optimization_history(study, target_name=target)
         if plot.key == "importances":
             return vis.plot_param_importances(
-                plot.study, plot.evaluator, plot.params, target_name=target
+                study, plot.evaluator, plot.params, target_name=target
             )
         if plot.key == "parallel":
-            return vis.plot_parallel_coordinate(plot.study, plot.params, target_name=target)
+            return vis.plot_parallel_coordinate(study, plot.params, target_name=target)
         if plot.key == "slice":
-            return vis.plot_slice(plot.study, plot.params, target_name=target)
+            return vis.plot_slice(study, plot.params, target_name=target)
         if plot.key == "curves":
-            fig = vis.plot_intermediate_values(plot.study)
+            fig = vis.plot_intermediate_values(study)
             fig.update_layout(xaxis_title="epoch", yaxis_title=target)
-            steps = [
-                s for t in plot.study.get_trials(deepcopy=False) for s in t.intermediate_values
-            ]
+            steps = [s for t in study.get_trials(deepcopy=False) for s in t.intermediate_values]
             if steps and max(steps) - min(steps) <= 30:
                 fig.update_xaxes(dtick=1)  # epochs are whole numbers: no 1.5 ticks
             return fig

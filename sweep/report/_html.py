@@ -16,6 +16,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from sweep._output import check_file, write_text
 from sweep.report._collect import ReportData, best_models, collect
 from sweep.report._effects import EFFECT_COLUMNS, depth_width, depth_width_grid, effects
 from sweep.report._plots import CURVES, Plot, first_line, plan
@@ -272,9 +273,10 @@ def write_html(
 
     Returns:
         The path written.
+
+    Raises:
+        OutputError: ``path`` cannot be written (checked before the report is made).
     """
+    check_file(path)
     text = html_report(collect(study, storage=storage), top=top, curves=curves)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    return out
+    return write_text(path, text)

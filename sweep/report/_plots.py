@@ -66,6 +66,17 @@ class Plot:
     evaluator: BaseImportanceEvaluator | None = None
 
 
+def drawn_study(plot: Plot) -> optuna.Study:
+    """The trials ``plot`` draws.
+
+    Raises:
+        ValueError: the plot has none (a skipped plot).
+    """
+    if plot.study is None:
+        raise ValueError(f"plot {plot.key!r} has no trials to draw")
+    return plot.study
+
+
 def first_line(error: BaseException) -> str:
     """An exception as one line: its message's first line, or its type."""
     text = str(error).strip()

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 
+from sweep._output import atomic_path, check_folder, make_folder
 from sweep.report._collect import ReportData, collect
 from sweep.report._effects import depth_width, depth_width_grid, effect_dimensions
-from sweep.report._plots import CURVES, Plot, first_line, plan
+from sweep.report._plots import CURVES, Plot, drawn_study, first_line, plan
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,23 +30,23 @@ SIZE = (10.0, 6.0)  # inches
 def _optuna_figure(plot: Plot, target: str) -> Figure:
     import optuna.visualization.matplotlib as vis
 
-    assert plot.study is not None
+    study = drawn_study(plot)
     with warnings.catch_warnings():
         # The matplotlib backend is marked experimental, and Optuna warns about the
         # trials a plot leaves out; neither is news to the reader of the report.
         warnings.simplefilter("ignore")
         if plot.key == "history":
-            axes: Any = vis.plot_optimization_history(plot.study, target_name=target)
+            axes: Any = vis.plot_optimization_history(study, target_name=target)
         elif plot.key == "importances":
             axes = vis.plot_param_importances(
-                plot.study, plot.evaluator, plot.params, target_name=target
+                study, plot.evaluator, plot.params, target_name=target
             )
         elif plot.key == "parallel":
-            axes = vis.plot_parallel_coordinate(plot.study, plot.params, target_name=target)
+            axes = vis.plot_parallel_coordinate(study, plot.params, target_name=target)
         elif plot.key == "slice":
-            axes = vis.plot_slice(plot.study, plot.params, target_name=target)
+            axes = vis.plot_slice(study, plot.params, target_name=target)
         elif plot.key == "curves":
-            axes = vis.plot_intermediate_values(plot.study)
+            axes = vis.plot_intermediate_values(study)
             axes.set_xlabel("epoch")
             axes.set_ylabel(target)
         else:
@@ -135,11 +136,13 @@ def png_report(
 
     Returns:
         Plot key -> the file written, or the reason the plot was skipped (a string).
+
+    Raises:
+        OutputError: ``directory`` cannot be written.
     """
     import matplotlib.pyplot as plt
 
-    out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_folder(directory)
     written: dict[str, Path | str] = {}
     for plot in plan(report, curves=curves):
         if plot.skip:
@@ -153,7 +156,8 @@ def png_report(
             continue
         path = out_dir / f"{plot.key}.png"
         try:
-            fig.savefig(path, dpi=DPI)
+            with atomic_path(path) as temp:
+                fig.savefig(temp, dpi=DPI)
         finally:
             plt.close(fig)  # pyplot keeps every figure alive until closed
         written[plot.key] = path
@@ -172,5 +176,9 @@ def write_png(
 
     Returns:
         Plot key -> the file written, or the reason the plot was skipped.
+
+    Raises:
+        OutputError: ``directory`` cannot be written (checked before the plots are made).
     """
+    check_folder(directory)
     return png_report(collect(study), directory, curves=curves)

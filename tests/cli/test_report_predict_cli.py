@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,65 @@ BAD_COMMANDS = [
 )
 def test_bad_commands_are_one_line(work: Path, args: list[str], needles: list[str]) -> None:
     _one_line_error(run_cli(*args, cwd=work), *needles)
+
+
+UNWRITABLE = [
+    (["report", "small", "--csv", "afile/x.csv"], "--csv afile/x.csv"),
+    (["report", "small", "--html", "afile/sub/r.html"], "--html afile/sub/r.html"),
+    (["report", "small", "--png", "afile/png"], "--png afile/png"),
+    (["report", "small", "--csv", "ok.csv", "--png", "afile"], "--png afile"),
+    (["report", "--all", "--csv", "afile"], "--csv afile"),
+    (["compare", "small", "other", "--csv", "afile/c.csv"], "--csv afile/c.csv"),
+    (
+        ["predict", "small", "--input", "rows.csv", "--output", "afile/p.csv"],
+        "--output afile/p.csv",
+    ),
+    (["run", "small.toml", "--trials", "9", "--report-dir", "afile/r"], "--report-dir afile/r"),
+]
+
+
+@pytest.mark.parametrize(("args", "flag"), UNWRITABLE, ids=[" ".join(a) for a, _ in UNWRITABLE])
+def test_an_output_path_under_a_file_fails_first_in_one_line(
+    work: Path, args: list[str], flag: str
+) -> None:
+    (work / "afile").write_text("")
+    before = sorted(p.name for p in work.iterdir())
+    out = run_cli(*args, cwd=work)
+    _one_line_error(out, f"error: {flag}: cannot write: afile is a file")
+    assert out.stdout == ""  # checked before the table is printed or a trial runs
+    assert sorted(p.name for p in work.iterdir()) == before
+    assert len(sweep.open_study("small", f"sqlite:///{work / 'sweeps.db'}").trials()) == 5
+
+
+def test_an_output_path_that_is_a_directory_fails_in_one_line(work: Path) -> None:
+    (work / "adir").mkdir(exist_ok=True)
+    out = run_cli("report", "small", "--csv", "adir", cwd=work)
+    _one_line_error(out, "error: --csv adir: cannot write: adir is a directory")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_output_path_in_a_read_only_folder_fails_in_one_line(work: Path) -> None:
+    # /proc/self is read-only even for root, who may write in any chmod 555 folder.
+    out = run_cli("report", "small", "--csv", "/proc/self/x.csv", cwd=work)
+    _one_line_error(out, "error: --csv /proc/self/x.csv: cannot write: /proc/self is not writable")
+    assert out.stdout == ""
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a read-only folder")
+def test_an_output_path_in_a_chmod_555_folder_fails_in_one_line(work: Path) -> None:
+    locked = work / "locked"
+    locked.mkdir(exist_ok=True)
+    locked.chmod(0o555)
+    try:
+        out = run_cli("report", "small", "--html", "locked/r.html", cwd=work)
+    finally:
+        locked.chmod(0o755)
+    _one_line_error(out, "error: --html locked/r.html: cannot write: locked is not writable")
+    assert list(locked.iterdir()) == []
+
+
+def test_debug_shows_the_traceback_of_an_unwritable_path(work: Path) -> None:
+    (work / "afile").write_text("")
+    out = run_cli("report", "small", "--csv", "afile/x.csv", cwd=work, env={"SWEEP_DEBUG": "1"})
+    assert out.returncode != 0
+    assert "Traceback" in out.stderr and "OutputError" in out.stderr

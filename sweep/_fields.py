@@ -3,6 +3,8 @@
 One generic routine checks keys and types against a dataclass's fields, so
 every section of a study file gets the same strict treatment: unknown keys
 and wrong types are rejected with the key named and the valid choices listed.
+A leaf module: ``sweep.config`` builds its sections with it and ``sweep.data``
+each source's options.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ T = TypeVar("T")
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
-def _describe(tp: Any) -> str:
+def describe(tp: Any) -> str:
+    """The values an annotation accepts, in words: ``one of 'a', 'b'``, ``an integer``..."""
     origin = get_origin(tp)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in get_args(tp) if a is not type(None))
+        return " or ".join(describe(a) for a in get_args(tp) if a is not type(None))
     if origin is tuple:
-        return f"a list of {_describe(get_args(tp)[0]).removeprefix('a ').removeprefix('an ')}s"
+        return f"a list of {describe(get_args(tp)[0]).removeprefix('a ').removeprefix('an ')}s"
     return _TYPE_NAMES.get(tp, getattr(tp, "__name__", str(tp)))
 
 
@@ -78,7 +81,7 @@ def check_value(tp: Any, value: Any, key: str) -> Any:
         literal = get_origin(tp) is Literal
         if literal:
             raise SpecValueError(key, f"unknown value {value!r}", get_args(tp))
-        raise SpecValueError(key, f"expected {_describe(tp)}, got {value!r}")
+        raise SpecValueError(key, f"expected {describe(tp)}, got {value!r}")
     return converted
 
 
