@@ -42,6 +42,12 @@ from sweep.train._types import TrainSettings, TrialTask
 warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
 
 
+def _own(t: torch.Tensor) -> torch.Tensor:
+    """A contiguous CPU copy: a member's weights must not keep the pack's buffer alive
+    (``torch.save`` of a view writes its whole storage)."""
+    return t.detach().to("cpu", memory_format=torch.contiguous_format, copy=True)
+
+
 def pack_widths(configs: Sequence[TrialConfig]) -> list[int]:
     """The padded hidden widths of a pack: per layer the widest member; with mixed depths,
     one width for every layer (pass-through layers need equal widths in and out)."""
@@ -230,8 +236,8 @@ class StackedRunner:
         out: dict[str, Any] = {}
         layers = zip(layout.names, layout.layers, self._member_layers(layout))
         for name, (fan_in, fan_out), (w, b) in layers:
-            out[f"{name}.weight"] = w[position, :fan_in, :fan_out].detach().T.contiguous().cpu()
-            out[f"{name}.bias"] = b[position, 0, :fan_out].detach().clone().cpu()
+            out[f"{name}.weight"] = _own(w[position, :fan_in, :fan_out].T)
+            out[f"{name}.bias"] = _own(b[position, 0, :fan_out])
         return out
 
     def n_params(self, position: int) -> int:

@@ -26,6 +26,7 @@ import torch
 from sweep.config import ACTIVATIONS, PACKABLE_OPTIMIZERS, parse_spec
 from sweep.data import DataBundle, RawData
 from sweep.data._bundle import bundle
+from sweep.model import Layout
 from sweep.space import TrialConfig
 from sweep.train import (
     ModuleRunner,
@@ -224,3 +225,21 @@ def test_a_pack_must_share_the_batch_size(moons) -> None:
     tasks = _tasks([_varied(rng, "relu", "bce", "adam", batch_size=b) for b in (16, 32)])
     with pytest.raises(ValueError, match="one batch size"):
         StackedRunner(tasks, 2, 1, TrainSettings(task="binary", epochs=1), CPU)
+
+
+def test_a_members_weights_are_its_layouts_own_tensors() -> None:
+    """Each member's weights are named and shaped as its ``Layout`` says, counted as its
+    ``n_params``, and copied out of the pack's buffer (one-input and one-output layers
+    would otherwise stay views of it, and ``torch.save`` would write the whole pack)."""
+    rng = random.Random(8)
+    tasks = _tasks([_varied(rng, a, "mse", "adam") for a in ACTIVATIONS * 2])
+    runner = StackedRunner(tasks, 1, 1, TrainSettings(task="regression", epochs=1), CPU)
+    for position, number in enumerate(runner.numbers):
+        layout = Layout.of(tasks[number].config, 1, 1)
+        state = runner.weights(position)
+        assert {k: tuple(v.shape) for k, v in state.items()} == layout.shapes()
+        assert runner.n_params(position) == layout.n_parameters
+        assert layout.n_parameters == sum(v.numel() for v in state.values())
+        for key, value in state.items():
+            assert value.is_contiguous(), key
+            assert value.untyped_storage().nbytes() == value.numel() * 4, key
