@@ -16,6 +16,8 @@ its own generators, so a member's numbers match the same trial trained alone.
 
 from __future__ import annotations
 
+import functools
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -37,9 +39,23 @@ from sweep.train._runner import EVAL_ELEMENTS, derived_seed, generator
 from sweep.train._stacked_optim import StackedOptimizer, family_order
 from sweep.train._types import TrainSettings, TrialTask
 
-# A pack's parameters and gradients are column views of one (K, P) buffer each: rows
-# are P apart, so they are not dense and torch notes it on every accumulation.
-warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+# A pack's parameters and gradients are column views of one (K, P) buffer each: their
+# rows are P apart, so they are not dense, and autograd notes that (once a process) when
+# it accumulates into them. Expected here, so backward runs with that check relaxed: a
+# thread-local switch that changes no gradient; on a torch without it, the note is
+# filtered for the call instead.
+_LAYOUT_NOTE = "grad and param do not obey the gradient layout"
+_relaxed_layout = getattr(torch.autograd, "enforce_grad_layout_policy", None)
+
+
+def _backward(loss: torch.Tensor) -> None:
+    if _relaxed_layout is not None:
+        with _relaxed_layout(False):
+            loss.backward()
+        return
+    with warnings.catch_warnings():  # pragma: no cover - older torch releases
+        warnings.filterwarnings("ignore", message=_LAYOUT_NOTE)
+        loss.backward()
 
 
 def _own(t: torch.Tensor) -> torch.Tensor:
@@ -199,17 +215,16 @@ class StackedRunner:
         if len(self.loss_groups) == 1:
             kind = next(iter(self.loss_groups))
             losses = member_loss(kind, out, y, task)
-            losses.sum().backward()
+            _backward(losses.sum())
             self.optimizer.step()
             return losses.detach()
         vector = torch.empty(len(self.numbers), device=self.device)
-        total = None
+        parts: list[torch.Tensor] = []
         for kind, idx in self.loss_groups.items():
             part = member_loss(kind, out.index_select(0, idx), y.index_select(0, idx), task)
             vector.index_copy_(0, idx, part.detach())
-            total = part.sum() if total is None else total + part.sum()
-        assert total is not None
-        total.backward()
+            parts.append(part.sum())
+        _backward(functools.reduce(operator.add, parts))
         self.optimizer.step()
         return vector
 

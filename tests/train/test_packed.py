@@ -18,6 +18,10 @@ import dataclasses
 import io
 import itertools
 import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -243,3 +247,34 @@ def test_a_members_weights_are_its_layouts_own_tensors() -> None:
         for key, value in state.items():
             assert value.is_contiguous(), key
             assert value.untyped_storage().nbytes() == value.numel() * 4, key
+
+
+def test_a_pack_steps_without_warnings_or_import_time_filters() -> None:
+    """Importing the trainer leaves the warning filters alone, and a pack's step (whose
+    gradients are strided views, which autograd would note) raises no warning even with
+    every warning an error. A fresh process: autograd notes it once a process."""
+    script = textwrap.dedent(
+        """
+        import warnings
+        import torch
+        before = list(warnings.filters)
+        from sweep.space import TrialConfig
+        from sweep.train import StackedRunner, TrainSettings, TrialTask
+        assert warnings.filters == before, "importing sweep.train changed the filters"
+        warnings.simplefilter("error")
+        config = TrialConfig(widths=(4, 3), activation="relu", loss="mse",
+                             optimizer="adam", lr=0.01, batch_size=8)
+        tasks = [TrialTask(i, config, seed=i) for i in range(3)]
+        settings = TrainSettings(task="regression", epochs=1)
+        runner = StackedRunner(tasks, 2, 1, settings, torch.device("cpu"))
+        runner.step(torch.randn(3, 8, 2), torch.randn(3, 8, 1))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
