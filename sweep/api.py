@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # torch loads on first use of a model, not to read results
     import numpy as np
     import torch
 
+    from sweep.checkpoint import Checkpoint
     from sweep.model import MLP
     from sweep.predict import Predictor
     from sweep.report import ReportData
@@ -177,7 +178,7 @@ class SweepStudy:
             )
         return number, saved[number]
 
-    def checkpoint(self, trial: int | None = None) -> dict[str, Any]:
+    def checkpoint(self, trial: int | None = None) -> Checkpoint:
         """The saved checkpoint of ``trial`` (default: the best): weights, config, scaling.
 
         Raises:

@@ -11,62 +11,146 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
 import torch
 
-from sweep.data import DataBundle
+from sweep.data import DataBundle, Scaling
 from sweep.errors import ModelError
 from sweep.metrics import Objective
-from sweep.model import MLP
+from sweep.model import MLP, Layout, build_model
 from sweep.space import TrialConfig
 from sweep.study import MODELS_KEY
 
 FORMAT = 1
+# What a file must hold to be a checkpoint; the rest has defaults.
+_REQUIRED = ("config", "task", "n_inputs", "n_outputs", "x_mean", "x_std", "y_mean", "y_std")
+
+
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """A trained network and what using it takes.
+
+    Attributes:
+        study: The study's name.
+        trial: The trial's number (-1 where a file does not say).
+        config: The trial's config: its network's widths and activation, and the rest.
+        task: ``binary``, ``multiclass`` or ``regression``.
+        n_inputs, n_outputs: The network's input and output sizes.
+        feature_names: The input columns, in the order the network takes them.
+        classes: The class labels (classification), else None.
+        x_scaling, y_scaling: The input and target standardisation of the training split.
+        state_dict: The weights, as ``MLP.state_dict()`` names them.
+    """
+
+    study: str
+    trial: int
+    config: TrialConfig
+    task: str
+    n_inputs: int
+    n_outputs: int
+    feature_names: tuple[str, ...]
+    classes: tuple[Any, ...] | None
+    x_scaling: Scaling = field(repr=False)
+    y_scaling: Scaling = field(repr=False)
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout.of(self.config, self.n_inputs, self.n_outputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The file's contents: plain values and tensors only, so that it loads with
+        ``torch.load(..., weights_only=True)``."""
+        return {
+            "format": FORMAT,
+            "study": self.study,
+            "trial": self.trial,
+            "config": self.config.to_dict(),
+            "task": self.task,
+            "n_inputs": self.n_inputs,
+            "n_outputs": self.n_outputs,
+            "feature_names": list(self.feature_names),
+            "classes": None if self.classes is None else list(self.classes),
+            "x_mean": self.x_scaling.mean,
+            "x_std": self.x_scaling.std,
+            "y_mean": self.y_scaling.mean,
+            "y_std": self.y_scaling.std,
+            "state_dict": dict(self.state_dict),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], source: str = "checkpoint") -> Checkpoint:
+        """A checkpoint from a file's contents (``to_dict``; every format-1 file).
+
+        Raises:
+            ModelError: not a sweep checkpoint, or of a format this version does not
+                read; the message begins with ``source``.
+        """
+        if not isinstance(raw, Mapping) or "state_dict" not in raw:
+            raise ModelError(f"{source} is not a sweep checkpoint")
+        if raw.get("format", FORMAT) != FORMAT:
+            raise ModelError(
+                f"{source} has checkpoint format {raw['format']!r}; this sweep reads {FORMAT}"
+            )
+        missing = [key for key in _REQUIRED if key not in raw]
+        if missing:
+            raise ModelError(f"{source} is not a sweep checkpoint: no {', '.join(missing)}")
+        try:
+            config = TrialConfig.from_dict(raw["config"])
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"{source} has no valid config: {e!r}") from None
+        n_inputs = int(raw["n_inputs"])
+        names = raw.get("feature_names") or [f"x{i}" for i in range(n_inputs)]
+        classes = raw.get("classes")
+        return cls(
+            study=str(raw.get("study", "")),
+            trial=int(raw.get("trial", -1)),
+            config=config,
+            task=str(raw["task"]),
+            n_inputs=n_inputs,
+            n_outputs=int(raw["n_outputs"]),
+            feature_names=tuple(str(n) for n in names),
+            classes=None if classes is None else tuple(classes),
+            x_scaling=Scaling(raw["x_mean"], raw["x_std"]),
+            y_scaling=Scaling(raw["y_mean"], raw["y_std"]),
+            state_dict=dict(raw["state_dict"]),
+        )
 
 
 def make_checkpoint(
     config: TrialConfig, weights: bytes, data: DataBundle, *, study: str, number: int
-) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "study": study,
-        "trial": number,
-        "config": config.to_dict(),
-        "task": data.task,
-        "n_inputs": data.n_features,
-        "n_outputs": data.n_outputs,
-        "feature_names": list(data.feature_names),
-        "classes": _plain(data.classes),
-        "x_mean": data.x_scaling.mean.cpu(),
-        "x_std": data.x_scaling.std.cpu(),
-        "y_mean": data.y_scaling.mean.cpu(),
-        "y_std": data.y_scaling.std.cpu(),
-        "state_dict": torch.load(io.BytesIO(weights), weights_only=True),
-    }
+) -> Checkpoint:
+    return Checkpoint(
+        study=study,
+        trial=number,
+        config=config,
+        task=data.task,
+        n_inputs=data.n_features,
+        n_outputs=data.n_outputs,
+        feature_names=tuple(data.feature_names),
+        classes=_plain(data.classes),
+        x_scaling=Scaling(data.x_scaling.mean.cpu(), data.x_scaling.std.cpu()),
+        y_scaling=Scaling(data.y_scaling.mean.cpu(), data.y_scaling.std.cpu()),
+        state_dict=torch.load(io.BytesIO(weights), weights_only=True),
+    )
 
 
-def _plain(classes: Any) -> list[Any] | None:
+def _plain(classes: Any) -> tuple[Any, ...] | None:
     """Class labels as plain Python values (NumPy scalars would need pickle to load)."""
     if classes is None:
         return None
-    return [c.item() if hasattr(c, "item") else c for c in classes]
+    return tuple(c.item() if hasattr(c, "item") else c for c in classes)
 
 
-def model_from_checkpoint(ckpt: dict[str, Any]) -> MLP:
+def model_from_checkpoint(ckpt: Checkpoint) -> MLP:
     """The network of a checkpoint, weights loaded, in eval mode, on the CPU."""
-    config = TrialConfig.from_dict(ckpt["config"])
-    model = MLP(
-        ckpt["n_inputs"],
-        config.widths,
-        ckpt["n_outputs"],
-        config.activation,
-        config.split_fraction,
-        config.dropout,
-    )
-    model.load_state_dict(ckpt["state_dict"])
+    model = build_model(ckpt.config, ckpt.n_inputs, ckpt.n_outputs, seed=0)  # weights replaced
+    model.load_state_dict(ckpt.state_dict)
     return model.eval()
 
 
@@ -75,7 +159,7 @@ def artifact_store(directory: Path) -> optuna.artifacts.FileSystemArtifactStore:
     return optuna.artifacts.FileSystemArtifactStore(directory)
 
 
-def read_checkpoint(store: Any, artifact_id: str) -> dict[str, Any]:
+def read_checkpoint(store: Any, artifact_id: str) -> Checkpoint:
     """Load a checkpoint from the artifact store.
 
     Only tensors and plain values are unpickled (``weights_only``): a checkpoint
@@ -90,13 +174,11 @@ def read_checkpoint(store: Any, artifact_id: str) -> dict[str, Any]:
     except Exception as e:
         raise ModelError(f"model artifact {artifact_id} cannot be read: {e}") from None
     try:
-        ckpt = torch.load(io.BytesIO(blob), weights_only=True)
+        raw = torch.load(io.BytesIO(blob), weights_only=True)
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"model artifact {artifact_id} is not a checkpoint: {first}") from None
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise ModelError(f"model artifact {artifact_id} is not a sweep checkpoint")
-    return ckpt
+    return Checkpoint.from_dict(raw, source=f"model artifact {artifact_id}")
 
 
 class ModelKeeper:
@@ -161,7 +243,7 @@ class ModelKeeper:
         )
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"trial-{trial.number}.pt"
-            torch.save(ckpt, path)
+            torch.save(ckpt.to_dict(), path)
             artifact_id = optuna.artifacts.upload_artifact(
                 artifact_store=self.store, file_path=str(path), study_or_trial=trial
             )

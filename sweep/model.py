@@ -1,4 +1,13 @@
-"""The network: an MLP with a configurable activation mix.
+"""The network, defined once: an MLP with a configurable activation mix.
+
+Read top to bottom:
+  Layout          the layer sizes of one trial's network; its parameter count,
+                  state-dict names and shapes all come from it;
+  activate        the activations (the nn.Module and the pack compute them here);
+  dropout_mask    inverted dropout's multiplier, drawn from a given generator;
+  forward         the forward pass over one network's layers or a pack's stacked ones;
+  MLP             the nn.Module a user gets back (checkpoints, ``study.model()``);
+  initial_weights and build_model: a trial's seeded starting point.
 
 Activations (per hidden layer of width w):
   relu, tanh  - the usual;
@@ -11,9 +20,12 @@ with zeros exactly.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sweep.config._choices import ACTIVATIONS
@@ -22,14 +34,74 @@ from sweep.space import TrialConfig
 __all__ = [
     "MLP",
     "Activation",
+    "Layout",
     "SeededDropout",
-    "build_model",
-    "initial_weights",
+    "activate",
     "activation_masks",
+    "build_model",
+    "dropout_mask",
+    "forward",
+    "initial_weights",
+    "parameter_count",
     "split_units",
 ]
 
+Size = TypeVar("Size", int, float)
 
+
+# -- the layout: sizes, parameter count, state-dict names and shapes ---------------------------
+def parameter_count(sizes: Sequence[Size]) -> Size:
+    """Weights and biases of a dense network whose layers have these sizes (inputs, hidden
+    widths, outputs). Sizes may be fractional where a cost model takes a typical width."""
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The layer sizes of one network: what training, checkpoints, prediction and the
+    device cost model all derive their shapes and counts from."""
+
+    n_inputs: int
+    widths: tuple[int, ...]
+    n_outputs: int
+
+    @classmethod
+    def of(cls, config: TrialConfig, n_inputs: int, n_outputs: int) -> Layout:
+        return cls(n_inputs, tuple(config.widths), n_outputs)
+
+    @property
+    def depth(self) -> int:
+        return len(self.widths)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.n_inputs, *self.widths, self.n_outputs)
+
+    @property
+    def layers(self) -> list[tuple[int, int]]:
+        """(fan_in, fan_out) per layer: the hidden layers, then the output layer."""
+        return list(zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
+    def names(self) -> list[str]:
+        """Each layer's state-dict prefix, as ``MLP`` names its ``nn.Linear`` layers."""
+        return [*(f"hidden.{i}" for i in range(self.depth)), "out"]
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """State-dict name -> shape, in ``MLP``'s order: ``nn.Linear``'s weight (out, in)
+        and bias (out,) per layer."""
+        out: dict[str, tuple[int, ...]] = {}
+        for name, (fan_in, fan_out) in zip(self.names, self.layers):
+            out[f"{name}.weight"] = (fan_out, fan_in)
+            out[f"{name}.bias"] = (fan_out,)
+        return out
+
+    @property
+    def n_parameters(self) -> int:
+        return parameter_count(self.sizes)
+
+
+# -- activations -------------------------------------------------------------------------------
 def split_units(width: int, fraction: float) -> int:
     """How many of a split layer's ``width`` units use ReLU (the rest use tanh)."""
     return int(round(fraction * width))
@@ -51,26 +123,56 @@ def activation_masks(
     raise ValueError(f"unknown activation {kind!r}; valid: {', '.join(ACTIVATIONS)}")
 
 
+def activate(
+    kind: str,
+    z: torch.Tensor,
+    relu_w: torch.Tensor | None = None,
+    tanh_w: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The activation of pre-activations ``z``. relu, tanh and sum apply to every unit; any
+    other kind (split, or a pack layer whose members differ) weighs each unit's ReLU and
+    tanh with ``relu_w`` and ``tanh_w`` (see ``activation_masks``). With 0/1 weights that
+    is exact: a unit gets relu(z) + 0 or tanh(z) + 0."""
+    if kind == "relu":
+        return torch.relu(z)
+    if kind == "tanh":
+        return torch.tanh(z)
+    if kind == "sum":
+        return torch.relu(z) + torch.tanh(z)
+    if relu_w is None or tanh_w is None:
+        raise ValueError(f"activation {kind!r} needs per-unit weights (activation_masks)")
+    return torch.relu(z) * relu_w + torch.tanh(z) * tanh_w
+
+
+# A hidden layer's activation: (kind, relu_w, tanh_w) as ``activate`` takes them.
+LayerActivation = tuple[str, torch.Tensor | None, torch.Tensor | None]
+
+
 class Activation(nn.Module):
     """One of relu, tanh, split (ReLU on the first units, tanh on the rest) or sum."""
 
+    relu_w: torch.Tensor | None
+    tanh_w: torch.Tensor | None
+
     def __init__(self, kind: str, width: int, split_fraction: float | None = None) -> None:
         super().__init__()
-        activation_masks(kind, width, split_fraction)  # validates the name
+        relu_w, tanh_w = activation_masks(kind, width, split_fraction)  # validates the name
         self.kind = kind
         self.width = width
-        self.n_relu = split_units(width, split_fraction or 0.5) if kind == "split" else 0
+        self.n_relu = int(sum(relu_w)) if kind == "split" else 0
+        # Buffers follow the module to its device; not persistent, so the state dict
+        # holds the weights only (checkpoints stay as they were).
+        mixed = kind == "split"
+        self.register_buffer("relu_w", torch.tensor(relu_w) if mixed else None, persistent=False)
+        self.register_buffer("tanh_w", torch.tensor(tanh_w) if mixed else None, persistent=False)
+
+    @property
+    def spec(self) -> LayerActivation:
+        """What ``activate`` takes besides the input."""
+        return self.kind, self.relu_w, self.tanh_w
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if self.kind == "relu":
-            return torch.relu(z)
-        if self.kind == "tanh":
-            return torch.tanh(z)
-        if self.kind == "sum":
-            return torch.relu(z) + torch.tanh(z)
-        return torch.cat(
-            [torch.relu(z[..., : self.n_relu]), torch.tanh(z[..., self.n_relu :])], dim=-1
-        )
+        return activate(self.kind, z, self.relu_w, self.tanh_w)
 
     def extra_repr(self) -> str:
         if self.kind == "split":
@@ -78,8 +180,14 @@ class Activation(nn.Module):
         return self.kind
 
 
-def dropout_scale(keep: torch.Tensor, p: float) -> torch.Tensor:
-    """Inverted-dropout multiplier for a boolean keep mask (one formula for single and packed)."""
+# -- dropout -----------------------------------------------------------------------------------
+def dropout_mask(
+    shape: Sequence[int], p: float, generator: torch.Generator | None, device: torch.device
+) -> torch.Tensor:
+    """Inverted dropout's multiplier: 0 where a unit is dropped, 1 / (1 - p) where it is kept,
+    drawn from ``generator``. The single and the packed trainer draw the same numbers from a
+    trial's generator, so a trial's masks are its own wherever it trains."""
+    keep = torch.rand(tuple(shape), generator=generator, device=device) >= p
     return keep.to(torch.float32) * (1.0 / (1.0 - p))
 
 
@@ -99,17 +207,62 @@ class SeededDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
-        return x * dropout_scale(keep, self.p).to(x.dtype)
+        return x * dropout_mask(x.shape, self.p, self.generator, x.device).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+# -- the forward pass --------------------------------------------------------------------------
+def affine(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """One layer's affine map. One network's weight is as ``nn.Linear`` holds it, (out, in),
+    and this is ``nn.Linear``'s own call (its numbers); a pack's is stacked and transposed,
+    (K, in, out) with bias (K, 1, out), for batched matmuls."""
+    if w.dim() == 2:
+        return F.linear(h, w, b)
+    if h.dim() == 2:  # a pack's evaluation: one input set shared by every member
+        return torch.matmul(h, w) + b
+    return torch.baddbmm(b, h, w)
+
+
+def forward(
+    x: torch.Tensor,
+    layers: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    activations: Sequence[LayerActivation],
+    dropout: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
+    active: Sequence[torch.Tensor | None] | None = None,
+) -> torch.Tensor:
+    """The MLP: [affine -> activation -> dropout] per hidden layer, then the output affine.
+
+    Args:
+        x: (B, in) for one network; for a pack (K, B, in), or (N, in) shared by all.
+        layers: (weight, bias) per layer, the output layer last, as ``affine`` takes them:
+            one network's (out, in) and (out,), or a pack's (K, in, out) and (K, 1, out).
+        activations: per hidden layer, what ``activate`` takes besides the input.
+        dropout: ``dropout(layer, a)`` is ``a`` after dropout; None: no dropout.
+        active: per hidden layer of a pack of mixed depths, which members use it (a
+            boolean (K, 1, 1)); the others pass their hidden state on unchanged (chosen
+            with ``where``, so no gradient reaches their unused weights). None: all do.
+
+    Returns:
+        The raw outputs: a logit per class (or one for binary), or the regression values.
+    """
+    *hidden, (w_out, b_out) = layers
+    h = x
+    for layer, ((w, b), (kind, relu_w, tanh_w)) in enumerate(zip(hidden, activations)):
+        a = activate(kind, affine(h, w, b), relu_w, tanh_w)
+        if dropout is not None:
+            a = dropout(layer, a)
+        keep = active[layer] if active is not None else None
+        h = a if keep is None else torch.where(keep, a, h)
+    return affine(h, w_out, b_out)
 
 
 class MLP(nn.Module):
     """Fully connected network: [Linear -> activation -> dropout] x depth -> Linear.
 
     The output is raw: a logit per class (or one for binary), or the regression values.
+    Its parameters are ``nn.Linear`` layers named as ``Layout.names`` says.
     """
 
     def __init__(
@@ -122,30 +275,35 @@ class MLP(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        sizes = [n_inputs, *widths]
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.activations = nn.ModuleList(Activation(activation, w, split_fraction) for w in widths)
+        self.layout = Layout(n_inputs, tuple(widths), n_outputs)
+        *hidden, out = self.layout.layers
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in hidden)
+        self.activations = nn.ModuleList(
+            Activation(activation, w, split_fraction) for w in self.layout.widths
+        )
         self.dropout = SeededDropout(dropout)
-        self.out = nn.Linear(sizes[-1], n_outputs)
+        self.out = nn.Linear(*out)
+
+    def linears(self) -> list[nn.Linear]:
+        """The layers in ``Layout.layers`` order: hidden, then output."""
+        return [*self.hidden, self.out]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for linear, act in zip(self.hidden, self.activations):
-            x = self.dropout(act(linear(x)))
-        return self.out(x)
+        layers = [(linear.weight, linear.bias) for linear in self.linears()]
+        acts = [cast(Activation, a).spec for a in self.activations]
+        return forward(x, layers, acts, lambda _, a: self.dropout(a))
 
 
-def initial_weights(
-    config: TrialConfig, n_inputs: int, n_outputs: int, seed: int
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The trial's initial (weight (out, in), bias) per layer, hidden layers then the output
-    layer, on the CPU: PyTorch's default ``nn.Linear`` initialisation, drawn in the order an
-    ``MLP`` creates its layers from a generator seeded with ``seed``. These are the numbers
-    ``torch.manual_seed(seed)`` followed by building the ``MLP`` gives, without building a
-    module or touching the global random state."""
+# -- a trial's starting point ------------------------------------------------------------------
+def initial_weights(layout: Layout, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The initial (weight (out, in), bias) per layer, hidden layers then the output layer,
+    on the CPU: PyTorch's default ``nn.Linear`` initialisation, drawn in the order an ``MLP``
+    creates its layers from a generator seeded with ``seed``. These are the numbers
+    ``torch.manual_seed(seed)`` followed by building the ``MLP`` gives, without touching the
+    global random state; the pack and ``build_model`` both start from them."""
     generator = torch.Generator().manual_seed(seed)
-    sizes = [n_inputs, *config.widths, n_outputs]
     out = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in layout.layers:
         weight = torch.empty(fan_out, fan_in)
         nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
@@ -155,11 +313,11 @@ def initial_weights(
 
 
 def build_model(config: TrialConfig, n_inputs: int, n_outputs: int, seed: int) -> MLP:
-    """The trial's network with its seeded initial weights (PyTorch's default init), on the CPU.
-    They equal ``initial_weights``, which a pack reads without building the module."""
+    """The trial's network on the CPU, starting from ``initial_weights`` under ``seed``."""
+    # nn.Linear initialises itself from the global generator: fork it, so building a
+    # model leaves the caller's random state as it was.
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return MLP(
+        model = MLP(
             n_inputs,
             config.widths,
             n_outputs,
@@ -167,7 +325,8 @@ def build_model(config: TrialConfig, n_inputs: int, n_outputs: int, seed: int) -
             config.split_fraction,
             config.dropout,
         )
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+    with torch.no_grad():
+        for linear, (weight, bias) in zip(model.linears(), initial_weights(model.layout, seed)):
+            linear.weight.copy_(weight)
+            linear.bias.copy_(bias)
+    return model

@@ -18,6 +18,7 @@ from sweep.errors import ModelError
 from sweep.inputs import check_shape, expects, input_matrix
 
 if TYPE_CHECKING:
+    from sweep.checkpoint import Checkpoint
     from sweep.model import MLP
 
 __all__ = ["CHUNK", "Predictor"]
@@ -39,22 +40,28 @@ class Predictor:
         device: Where the network runs.
     """
 
-    def __init__(self, checkpoint: dict[str, Any], device: str | torch.device = "cpu") -> None:
+    def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "cpu") -> None:
         from sweep.checkpoint import model_from_checkpoint
+        from sweep.data import Scaling
 
         self.device = torch.device(device)
         self.model: MLP = model_from_checkpoint(checkpoint).to(self.device)
-        self.task: str = checkpoint["task"]
-        self.trial: int = int(checkpoint.get("trial", -1))
-        self.n_inputs: int = int(checkpoint["n_inputs"])
-        self.n_outputs: int = int(checkpoint["n_outputs"])
-        names = checkpoint.get("feature_names") or [f"x{i}" for i in range(self.n_inputs)]
-        self.feature_names: list[str] = [str(n) for n in names]
-        self.classes: list[Any] | None = checkpoint.get("classes")
-        self._x_mean = checkpoint["x_mean"].to(self.device, torch.float32)
-        self._x_std = checkpoint["x_std"].to(self.device, torch.float32)
-        self._y_mean = checkpoint["y_mean"].to(self.device, torch.float32)
-        self._y_std = checkpoint["y_std"].to(self.device, torch.float32)
+        self.task: str = checkpoint.task
+        self.trial: int = checkpoint.trial
+        self.n_inputs: int = checkpoint.n_inputs
+        self.n_outputs: int = checkpoint.n_outputs
+        self.feature_names: list[str] = list(checkpoint.feature_names)
+        self.classes: list[Any] | None = (
+            None if checkpoint.classes is None else list(checkpoint.classes)
+        )
+
+        def here(s: Scaling) -> Scaling:
+            return Scaling(
+                s.mean.to(self.device, torch.float32), s.std.to(self.device, torch.float32)
+            )
+
+        self._x = here(checkpoint.x_scaling)
+        self._y = here(checkpoint.y_scaling)
 
     # -- input ---------------------------------------------------------------------------------
     def _tensor(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,7 +100,7 @@ class Predictor:
         else:
             array = input_matrix(x, self.feature_names, trial=self.trial)
             matrix = torch.from_numpy(array).to(self.device)
-        return (matrix - self._x_mean) / self._x_std
+        return self._x.apply(matrix)
 
     # -- output --------------------------------------------------------------------------------
     def outputs(self, x: Any) -> torch.Tensor:
@@ -122,7 +129,7 @@ class Predictor:
         """
         out = self.outputs(x)
         if self.task == "regression":
-            values = (out * self._y_std + self._y_mean).cpu().numpy()
+            values = self._y.invert(out).cpu().numpy()
             return values[:, 0] if self.n_outputs == 1 else values
         if self.task == "binary":
             index = (out[:, 0] > 0).long().cpu().numpy()

@@ -1,4 +1,5 @@
-"""The network: shapes, and each activation computed by hand on small tensors."""
+"""The network: shapes, and each activation computed by hand on small tensors; the layout
+(parameter count, state-dict names and shapes) against the module built from it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import torch
 from sweep.model import (
     MLP,
     Activation,
+    Layout,
+    activate,
     activation_masks,
     build_model,
-    count_parameters,
+    forward,
     initial_weights,
+    parameter_count,
     split_units,
 )
 from sweep.space import TrialConfig
@@ -59,7 +63,8 @@ def test_every_activation_maps_zero_to_zero(kind: str) -> None:
 def test_mlp_shapes_and_parameter_count() -> None:
     model = MLP(3, [8, 5], 2, "split", 0.5, dropout=0.2)
     assert model(torch.randn(7, 3)).shape == (7, 2)
-    assert count_parameters(model) == (3 * 8 + 8) + (8 * 5 + 5) + (5 * 2 + 2)
+    n = sum(p.numel() for p in model.parameters())
+    assert n == model.layout.n_parameters == (3 * 8 + 8) + (8 * 5 + 5) + (5 * 2 + 2)
     assert [m.out_features for m in model.hidden] == [8, 5]
 
 
@@ -88,7 +93,7 @@ def test_initial_weights_are_pytorchs_default_init_under_the_seed(widths) -> Non
         torch.manual_seed(11)
         layers = [torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
     state = torch.random.get_rng_state()
-    weights = initial_weights(config, 5, 3, seed=11)
+    weights = initial_weights(Layout.of(config, 5, 3), seed=11)
     model = build_model(config, 5, 3, seed=11)
     assert torch.equal(torch.random.get_rng_state(), state)  # the global state is untouched
     assert len(weights) == len(layers) == len(widths) + 1
@@ -96,7 +101,7 @@ def test_initial_weights_are_pytorchs_default_init_under_the_seed(widths) -> Non
     for (weight, bias), layer, linear in zip(weights, layers, built):
         assert torch.equal(weight, layer.weight) and torch.equal(bias, layer.bias)
         assert torch.equal(linear.weight, layer.weight) and torch.equal(linear.bias, layer.bias)
-    assert not torch.equal(initial_weights(config, 5, 3, seed=12)[0][0], weights[0][0])
+    assert not torch.equal(initial_weights(Layout.of(config, 5, 3), seed=12)[0][0], weights[0][0])
 
 
 def test_dropout_only_in_training_and_seeded() -> None:
@@ -117,3 +122,101 @@ def test_dropout_only_in_training_and_seeded() -> None:
 def test_unknown_activation_is_rejected() -> None:
     with pytest.raises(ValueError, match="valid: relu, tanh, split, sum"):
         Activation("gelu", 3)
+
+
+NETWORKS = [
+    # (widths, activation, split_fraction, dropout, n_inputs, n_outputs)
+    ((1,), "relu", None, 0.0, 1, 1),
+    ((8,), "tanh", None, 0.2, 3, 2),
+    ((16, 16), "split", 0.25, 0.0, 2, 1),
+    ((40, 3, 9), "sum", None, 0.5, 5, 4),
+    ((7, 7, 7, 7), "split", 0.5, 0.1, 784, 10),
+]
+
+
+def _config(widths, activation, split_fraction, dropout) -> TrialConfig:
+    return TrialConfig(
+        widths=widths,
+        activation=activation,
+        loss="mse",
+        optimizer="adam",
+        lr=0.01,
+        batch_size=8,
+        split_fraction=split_fraction,
+        dropout=dropout,
+    )
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_the_layout_is_the_built_networks_count_names_and_shapes(network) -> None:
+    widths, activation, fraction, dropout, n_inputs, n_outputs = network
+    config = _config(widths, activation, fraction, dropout)
+    layout = Layout.of(config, n_inputs, n_outputs)
+    model = build_model(config, n_inputs, n_outputs, seed=0)
+    state = model.state_dict()
+    assert layout.n_parameters == sum(p.numel() for p in model.parameters())
+    assert list(layout.shapes().items()) == [(k, tuple(v.shape)) for k, v in state.items()]
+    assert [f"{name}.weight" for name in layout.names] == [k for k in state if "weight" in k]
+    assert model.layout == layout and layout.sizes == (n_inputs, *widths, n_outputs)
+    dims = [n_inputs, *widths, n_outputs]
+    assert layout.n_parameters == sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+
+
+def test_the_parameter_count_takes_typical_fractional_widths() -> None:
+    # the device cost model sizes packs for a typical network of the space
+    assert parameter_count([2.0, 22.5, 1.0]) == 2.0 * 22.5 + 22.5 + 22.5 * 1.0 + 1.0
+
+
+def test_the_state_dict_holds_the_weights_only() -> None:
+    # split's per-unit weights are buffers that follow the module but are not saved
+    model = MLP(2, [4, 4], 1, "split", 0.5)
+    assert list(model.state_dict()) == list(model.layout.shapes())
+    assert Activation("split", 4, 0.5).state_dict() == {}
+
+
+@pytest.mark.parametrize("kind", ["relu", "tanh", "split", "sum"])
+def test_each_activation_is_its_per_unit_weights_exactly(kind: str) -> None:
+    """What a pack computes for a layer its members differ in equals each activation."""
+    z = torch.randn(5, 9) * 3
+    relu_w, tanh_w = (torch.tensor(m) for m in activation_masks(kind, 9, 0.25))
+    expected = Activation(kind, 9, 0.25)(z)
+    assert torch.equal(activate("mixed", z, relu_w, tanh_w), expected)
+    if kind == "split":
+        k = split_units(9, 0.25)
+        assert torch.equal(expected[:, :k], torch.relu(z[:, :k]))
+        assert torch.equal(expected[:, k:], torch.tanh(z[:, k:]))
+    else:
+        assert torch.equal(activate(kind, z), expected)
+
+
+def test_per_unit_activations_need_their_weights() -> None:
+    with pytest.raises(ValueError, match="needs per-unit weights"):
+        activate("split", torch.zeros(2, 3))
+
+
+def test_the_stacked_forward_is_each_members_network() -> None:
+    """``forward`` over stacked (K, in, out) weights gives each member's MLP outputs, for
+    a batch per member (training) and for one input set shared by all (evaluation)."""
+    models = [MLP(3, [6, 4], 2, kind, 0.5) for kind in ("relu", "split", "sum")]
+    layers = [
+        (
+            torch.stack([m.linears()[i].weight.T for m in models]),
+            torch.stack([m.linears()[i].bias for m in models]).unsqueeze(1),
+        )
+        for i in range(3)
+    ]
+    activations = []
+    for layer in range(2):
+        masks = [
+            activation_masks(m.activations[layer].kind, 6 if layer == 0 else 4, 0.5) for m in models
+        ]
+        relu = torch.tensor([r for r, _ in masks]).unsqueeze(1)
+        tanh = torch.tensor([t for _, t in masks]).unsqueeze(1)
+        activations.append(("mixed", relu, tanh))
+    x = torch.randn(3, 7, 3)
+    with torch.no_grad():
+        batched = forward(x, layers, activations)
+        shared = forward(x[0], layers, activations)
+        for m, model in enumerate(models):
+            assert torch.allclose(batched[m], model(x[m]), atol=1e-6)
+            assert torch.allclose(shared[m], model(x[0]), atol=1e-6)

@@ -11,6 +11,7 @@ import torch
 
 from sweep.config import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
 from sweep.errors import ConfigError
+from sweep.model import Layout, parameter_count
 from sweep.train import TrialTask, packable
 from sweep.train._stacked import pack_widths
 
@@ -115,8 +116,7 @@ def _network(space: SpaceSpec, n_inputs: int, n_outputs: int, pick) -> tuple[flo
     else:
         depth = int(round(pick(space.depth, 2)))
         widths = [pick(space.width, 32)] * depth
-    dims = [n_inputs, *widths, n_outputs]
-    params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+    params = parameter_count([n_inputs, *widths, n_outputs])
     return params, sum(widths), pick(space.batch_size, 64)
 
 
@@ -186,8 +186,7 @@ _KINDS = ("optimizer", "activation", "loss")
 
 
 def _params(widths: Sequence[int], n_inputs: int, n_outputs: int) -> int:
-    dims = [n_inputs, *widths, n_outputs]
-    return sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+    return Layout(n_inputs, tuple(widths), n_outputs).n_parameters
 
 
 def _step_cost(group: Sequence[TrialTask], n_inputs: int, n_outputs: int, kind: str) -> float:

@@ -11,7 +11,7 @@ from typing import Any, cast
 import torch
 
 from sweep.losses import member_loss
-from sweep.model import build_model, count_parameters
+from sweep.model import build_model
 from sweep.optim import build_optimizer, lr_at
 from sweep.train._runner import EVAL_ELEMENTS, derived_seed, generator
 from sweep.train._types import TrainSettings, TrialTask
@@ -79,7 +79,7 @@ class ModuleRunner:
         return {k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()}
 
     def n_params(self, position: int) -> int:
-        return count_parameters(self.model)
+        return self.model.layout.n_parameters
 
     def eval_chunk(self) -> int:
         return max(1, EVAL_ELEMENTS // max(self.task.config.widths))

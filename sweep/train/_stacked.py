@@ -16,6 +16,8 @@ its own generators, so a member's numbers match the same trial trained alone.
 
 from __future__ import annotations
 
+import functools
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -23,16 +25,43 @@ from typing import Any
 import torch
 
 from sweep.losses import member_loss
-from sweep.model import activation_masks, dropout_scale, initial_weights
+from sweep.model import (
+    LayerActivation,
+    Layout,
+    activation_masks,
+    dropout_mask,
+    forward,
+    initial_weights,
+)
 from sweep.optim import lr_at
 from sweep.space import TrialConfig
 from sweep.train._runner import EVAL_ELEMENTS, derived_seed, generator
 from sweep.train._stacked_optim import StackedOptimizer, family_order
 from sweep.train._types import TrainSettings, TrialTask
 
-# A pack's parameters and gradients are column views of one (K, P) buffer each: rows
-# are P apart, so they are not dense and torch notes it on every accumulation.
-warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+# A pack's parameters and gradients are column views of one (K, P) buffer each: their
+# rows are P apart, so they are not dense, and autograd notes that (once a process) when
+# it accumulates into them. Expected here, so backward runs with that check relaxed: a
+# thread-local switch that changes no gradient; on a torch without it, the note is
+# filtered for the call instead.
+_LAYOUT_NOTE = "grad and param do not obey the gradient layout"
+_relaxed_layout = getattr(torch.autograd, "enforce_grad_layout_policy", None)
+
+
+def _backward(loss: torch.Tensor) -> None:
+    if _relaxed_layout is not None:
+        with _relaxed_layout(False):
+            loss.backward()
+        return
+    with warnings.catch_warnings():  # pragma: no cover - older torch releases
+        warnings.filterwarnings("ignore", message=_LAYOUT_NOTE)
+        loss.backward()
+
+
+def _own(t: torch.Tensor) -> torch.Tensor:
+    """A contiguous CPU copy: a member's weights must not keep the pack's buffer alive
+    (``torch.save`` of a view writes its whole storage)."""
+    return t.detach().to("cpu", memory_format=torch.contiguous_format, copy=True)
 
 
 def pack_widths(configs: Sequence[TrialConfig]) -> list[int]:
@@ -66,29 +95,22 @@ class StackedRunner:
         self.batch_size = sizes.pop()
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
         configs = [t.config for t in self.tasks]
-        widths = pack_widths(configs)
-        depth = len(widths)
-        self.mixed_depth = any(c.depth != depth for c in configs)
-        self.widths = widths
-        dims = [n_inputs, *widths]
-        # Every parameter of a member lies in one row of a (K, P) buffer: the hidden
-        # weights (in, out) and biases (1, out) per layer, then the output layer's.
-        self._shapes = [
-            *((a, b) for a, b in zip(dims[:-1], dims[1:])),
-            *((1, b) for b in widths),
-            (widths[-1], n_outputs),
-            (1, n_outputs),
-        ]
-        flat = torch.zeros(len(self.tasks), sum(a * b for a, b in self._shapes))
+        # The pack's padded network. Every parameter of a member lies in one row of a
+        # (K, P) buffer: the hidden weights (in, out) and biases (1, out) per layer, then
+        # the output layer's.
+        self.layout = Layout(n_inputs, tuple(pack_widths(configs)), n_outputs)
+        self.mixed_depth = any(c.depth != self.layout.depth for c in configs)
+        *hidden, out = self.layout.layers
+        self._shapes = [*hidden, *((1, b) for _, b in hidden), out, (1, n_outputs)]
+        flat = torch.zeros(len(self.tasks), self.layout.n_parameters)
         self._bind(flat)
-        for m, t in enumerate(self.tasks):
-            *hidden, (w_out, b_out) = initial_weights(t.config, n_inputs, n_outputs, t.seed)
-            for layer, (weight, bias) in enumerate(hidden):
-                b, a = weight.shape
-                self.weights_[layer].data[m, :a, :b] = weight.T
-                self.biases[layer].data[m, 0, :b] = bias
-            self.w_out.data[m, : w_out.shape[1]] = w_out.T
-            self.b_out.data[m, 0] = b_out
+        for m in range(len(self.tasks)):
+            layout = self._layout(m)
+            start = initial_weights(layout, self.tasks[m].seed)
+            for (w, b), (weight, bias) in zip(self._member_layers(layout), start):
+                fan_out, fan_in = weight.shape
+                w.data[m, :fan_in, :fan_out] = weight.T
+                b.data[m, 0, :fan_out] = bias
         self._bind(flat.to(device))
         self._build_member_tensors()
         self.optimizer = StackedOptimizer(self.flat, self.grad, configs)
@@ -109,26 +131,31 @@ class StackedRunner:
             view.grad = self.grad[:, cols].view(-1, a, b)
             views.append(view)
             start += a * b
-        depth = len(self.widths)
-        self.weights_ = views[:depth]
-        self.biases = views[depth : 2 * depth]
-        self.w_out, self.b_out = views[-2], views[-1]
+        depth = self.layout.depth
+        # (weight, bias) per layer, the output layer last, as ``forward`` takes them.
+        self.layers = [*zip(views[:depth], views[depth : 2 * depth]), (views[-2], views[-1])]
+
+    def _layout(self, position: int) -> Layout:
+        return Layout.of(self.tasks[position].config, self.n_inputs, self.n_outputs)
+
+    def _member_layers(self, layout: Layout) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The pack's layers a member of ``layout`` uses, in ``layout.layers`` order (a
+        shallower member skips the deeper hidden layers)."""
+        return [*self.layers[: layout.depth], self.layers[-1]]
 
     # -- per-member constants, rebuilt when members leave ---------------------------------
     def _build_member_tensors(self) -> None:
         configs = [t.config for t in self.tasks]
-        self.kinds = []
-        self.relu_w: list[torch.Tensor | None] = []
-        self.tanh_w: list[torch.Tensor | None] = []
+        # Per hidden layer, what ``activate`` takes: one kind for the whole pack where
+        # every member uses it on every unit, else each unit's ReLU and tanh weights.
+        self.activations: list[LayerActivation] = []
         self.active: list[torch.Tensor | None] = []
-        for layer, width in enumerate(self.widths):
+        for layer, width in enumerate(self.layout.widths):
             present = [c for c in configs if layer < c.depth]
             kinds = {c.activation for c in present}
             padded_split = any(c.activation == "split" for c in present)
             if len(kinds) == 1 and not padded_split:
-                self.kinds.append(kinds.pop())
-                self.relu_w.append(None)
-                self.tanh_w.append(None)
+                self.activations.append((kinds.pop(), None, None))
             else:
                 relu, tanh = [], []
                 for c in configs:
@@ -136,9 +163,13 @@ class StackedRunner:
                     r, t = activation_masks(c.activation, w, c.split_fraction) if w else ([], [])
                     relu.append(r + [0.0] * (width - w))
                     tanh.append(t + [0.0] * (width - w))
-                self.kinds.append("mask")
-                self.relu_w.append(torch.tensor(relu, device=self.device).unsqueeze(1))
-                self.tanh_w.append(torch.tensor(tanh, device=self.device).unsqueeze(1))
+                self.activations.append(
+                    (
+                        "mixed",
+                        torch.tensor(relu, device=self.device).unsqueeze(1),
+                        torch.tensor(tanh, device=self.device).unsqueeze(1),
+                    )
+                )
             if self.mixed_depth and layer > 0:
                 flags = [layer < c.depth for c in configs]
                 self.active.append(torch.tensor(flags, device=self.device).view(-1, 1, 1))
@@ -161,47 +192,21 @@ class StackedRunner:
             [torch.randperm(n, generator=g, device=self.device) for g in self._orders]
         )
 
-    def _activate(self, layer: int, z: torch.Tensor) -> torch.Tensor:
-        kind = self.kinds[layer]
-        if kind == "relu":
-            return torch.relu(z)
-        if kind == "tanh":
-            return torch.tanh(z)
-        if kind == "sum":
-            return torch.relu(z) + torch.tanh(z)
-        relu_w, tanh_w = self.relu_w[layer], self.tanh_w[layer]
-        assert relu_w is not None and tanh_w is not None
-        return torch.relu(z) * relu_w + torch.tanh(z) * tanh_w
-
-    def _dropout_mask(self, layer: int, shape: torch.Size) -> torch.Tensor | None:
+    def _dropout(self, layer: int, a: torch.Tensor) -> torch.Tensor:
+        """``a`` after each member's own dropout (a member draws only its own units)."""
         mask: torch.Tensor | None = None
         for m, (p, t) in enumerate(zip(self.dropout, self.tasks)):
             if p == 0.0 or layer >= t.config.depth:
                 continue
             if mask is None:
-                mask = torch.ones(shape, device=self.device)
+                mask = torch.ones(a.shape, device=self.device)
             w = t.config.widths[layer]
-            keep = (
-                torch.rand((shape[1], w), generator=self._dropout_gens[m], device=self.device) >= p
-            )
-            mask[m, :, :w] = dropout_scale(keep, p)
-        return mask
+            mask[m, :, :w] = dropout_mask((a.shape[1], w), p, self._dropout_gens[m], self.device)
+        return a if mask is None else a * mask
 
     def _forward(self, x: torch.Tensor, train: bool) -> torch.Tensor:
-        h = x
-        for layer, (w, b) in enumerate(zip(self.weights_, self.biases)):
-            if h.dim() == 2:  # evaluation: one input set shared by every member
-                z = torch.matmul(h, w) + b
-            else:
-                z = torch.baddbmm(b, h, w)
-            a = self._activate(layer, z)
-            if train:
-                mask = self._dropout_mask(layer, a.shape)
-                if mask is not None:
-                    a = a * mask
-            active = self.active[layer]
-            h = torch.where(active, a, h) if active is not None else a
-        return torch.baddbmm(self.b_out, h, self.w_out)
+        dropout = self._dropout if train else None
+        return forward(x, self.layers, self.activations, dropout, self.active)
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad()
@@ -210,17 +215,16 @@ class StackedRunner:
         if len(self.loss_groups) == 1:
             kind = next(iter(self.loss_groups))
             losses = member_loss(kind, out, y, task)
-            losses.sum().backward()
+            _backward(losses.sum())
             self.optimizer.step()
             return losses.detach()
         vector = torch.empty(len(self.numbers), device=self.device)
-        total = None
+        parts: list[torch.Tensor] = []
         for kind, idx in self.loss_groups.items():
             part = member_loss(kind, out.index_select(0, idx), y.index_select(0, idx), task)
             vector.index_copy_(0, idx, part.detach())
-            total = part.sum() if total is None else total + part.sum()
-        assert total is not None
-        total.backward()
+            parts.append(part.sum())
+        _backward(functools.reduce(operator.add, parts))
         self.optimizer.step()
         return vector
 
@@ -243,22 +247,16 @@ class StackedRunner:
         self.optimizer.select(keep, self.flat, self.grad)
 
     def weights(self, position: int) -> dict[str, Any]:
-        config = self.tasks[position].config
-        dims = [self.n_inputs, *config.widths]
+        layout = self._layout(position)
         out: dict[str, Any] = {}
-        for layer in range(config.depth):
-            a, b = dims[layer], dims[layer + 1]
-            out[f"hidden.{layer}.weight"] = (
-                self.weights_[layer][position, :a, :b].detach().T.contiguous().cpu()
-            )
-            out[f"hidden.{layer}.bias"] = self.biases[layer][position, 0, :b].detach().clone().cpu()
-        out["out.weight"] = self.w_out[position, : dims[-1]].detach().T.contiguous().cpu()
-        out["out.bias"] = self.b_out[position, 0].detach().clone().cpu()
+        layers = zip(layout.names, layout.layers, self._member_layers(layout))
+        for name, (fan_in, fan_out), (w, b) in layers:
+            out[f"{name}.weight"] = _own(w[position, :fan_in, :fan_out].T)
+            out[f"{name}.bias"] = _own(b[position, 0, :fan_out])
         return out
 
     def n_params(self, position: int) -> int:
-        dims = [self.n_inputs, *self.tasks[position].config.widths, self.n_outputs]
-        return sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+        return self._layout(position).n_parameters
 
     def eval_chunk(self) -> int:
-        return max(1, EVAL_ELEMENTS // (len(self.numbers) * max(self.widths)))
+        return max(1, EVAL_ELEMENTS // (len(self.numbers) * max(self.layout.widths)))

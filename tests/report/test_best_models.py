@@ -34,9 +34,11 @@ def test_a_sweep_keeps_the_top_k_trials_weights(sweeps: Sweeps) -> None:
         assert len(saved) == min(keep, len(done))
         assert set(saved) == set(done["trial"].head(keep))
         ckpt = study.checkpoint()
-        assert ckpt["trial"] == study.best.number
-        assert {"config", "n_inputs", "n_outputs", "x_mean", "x_std", "state_dict"} <= set(ckpt)
-        assert ckpt["config"]["widths"] == list(study.best.params["widths"])
+        assert ckpt.trial == study.best.number
+        saved_dict = set(ckpt.to_dict())
+        assert {"config", "n_inputs", "n_outputs", "x_mean", "x_std", "state_dict"} <= saved_dict
+        assert ckpt.config.widths == tuple(study.best.params["widths"])
+        assert ckpt.to_dict()["config"]["widths"] == list(study.best.params["widths"])
         assert (artifact_dir(sweeps.url) / saved[study.best.number]).is_file()
 
 
@@ -54,6 +56,18 @@ def test_saved_weights_are_the_trained_networks(sweeps: Sweeps, which: str) -> N
     assert tests["artifact"].notna().all() and metric in tests
 
 
+# The network the ``kept`` fixture trains and saves.
+KEPT = TrialConfig(
+    widths=(12, 12),
+    activation="split",
+    split_fraction=0.25,
+    loss="mse",
+    optimizer="adam",
+    lr=0.01,
+    batch_size=32,
+)
+
+
 @pytest.fixture(scope="module")
 def kept(tmp_path_factory: pytest.TempPathFactory):
     """A network trained for a few steps in memory, then saved by the ModelKeeper the
@@ -64,16 +78,7 @@ def kept(tmp_path_factory: pytest.TempPathFactory):
     for path in (write_study(work, name="bin"), write_regression_study(work, name="sine")):
         spec = load_spec(path)
         data = load_data(spec.data)
-        config = TrialConfig(
-            widths=(12, 12),
-            activation="split",
-            split_fraction=0.25,
-            loss="mse",
-            optimizer="adam",
-            lr=0.01,
-            batch_size=32,
-        )
-        model = build_model(config, data.n_features, data.n_outputs, seed=3)
+        model = build_model(KEPT, data.n_features, data.n_outputs, seed=3)
         opt = torch.optim.Adam(model.parameters(), lr=0.01)
         for _ in range(30):
             opt.zero_grad()
@@ -85,7 +90,7 @@ def kept(tmp_path_factory: pytest.TempPathFactory):
         trial = study.ask()
         buffer = io.BytesIO()
         torch.save(model.state_dict(), buffer)
-        artifact = keeper.save(trial, config, buffer.getvalue())
+        artifact = keeper.save(trial, KEPT, buffer.getvalue())
         study.tell(trial, 0.5)
         keeper.register({trial.number: artifact})
         out[data.task] = (sweep.open_study(spec.name, url), model, data)
@@ -181,6 +186,80 @@ def test_a_checkpoint_that_is_not_one_is_refused(kept, tmp_path: Path) -> None:
         read_checkpoint(store, "junk")
     with pytest.raises(ModelError, match="cannot be read"):
         read_checkpoint(store, "absent")
+    study, _, _ = kept["binary"]
+    good = study.checkpoint().to_dict()
+    refused = [
+        ({"weights": 1}, "model artifact other is not a sweep checkpoint$"),
+        ({**good, "format": 2}, "model artifact other has checkpoint format 2; this sweep reads 1"),
+        ({k: v for k, v in good.items() if k != "x_std"}, "is not a sweep checkpoint: no x_std"),
+        ({**good, "config": {"activation": "relu"}}, "other has no valid config"),
+    ]
+    for raw, message in refused:
+        torch.save(raw, tmp_path / "other")
+        with pytest.raises(ModelError, match=message):
+            read_checkpoint(store, "other")
+
+
+def test_a_checkpoint_is_a_dataclass_saved_as_a_plain_dict(kept) -> None:
+    from sweep.checkpoint import Checkpoint
+
+    study, model, data = kept["regression"]
+    ckpt = study.checkpoint()
+    assert isinstance(ckpt, Checkpoint) and ckpt.task == "regression"
+    assert (ckpt.n_inputs, ckpt.n_outputs) == (data.n_features, data.n_outputs)
+    assert ckpt.feature_names == data.feature_names and ckpt.classes is None
+    assert torch.equal(ckpt.y_scaling.std, data.y_scaling.std)
+    assert list(ckpt.state_dict) == list(ckpt.layout.shapes()) == list(model.state_dict())
+    again = Checkpoint.from_dict(ckpt.to_dict())
+    for key, value in ckpt.to_dict().items():
+        if key == "state_dict":
+            assert value.keys() == again.state_dict.keys()
+            assert all(torch.equal(value[k], again.state_dict[k]) for k in value)
+        elif isinstance(value, torch.Tensor):
+            assert torch.equal(value, again.to_dict()[key]), key
+        else:
+            assert again.to_dict()[key] == value, key
+
+
+def test_a_format_1_file_as_written_before_the_dataclass_loads(kept, tmp_path: Path) -> None:
+    """The dict earlier versions saved (key for key) loads, and predicts as the network."""
+    from sweep.checkpoint import artifact_store, read_checkpoint
+    from sweep.predict import Predictor
+
+    _, model, data = kept["binary"]
+    legacy = {
+        "format": 1,
+        "study": "old",
+        "trial": 7,
+        "config": KEPT.to_dict(),
+        "task": data.task,
+        "n_inputs": data.n_features,
+        "n_outputs": data.n_outputs,
+        "feature_names": list(data.feature_names),
+        "classes": list(data.classes),
+        "x_mean": data.x_scaling.mean,
+        "x_std": data.x_scaling.std,
+        "y_mean": data.y_scaling.mean,
+        "y_std": data.y_scaling.std,
+        "state_dict": model.state_dict(),
+    }
+    torch.save(legacy, tmp_path / "legacy")
+    ckpt = read_checkpoint(artifact_store(tmp_path), "legacy")
+    assert (ckpt.study, ckpt.trial, ckpt.config) == ("old", 7, KEPT)
+    assert ckpt.classes == tuple(data.classes)
+    predictor = Predictor(ckpt)
+    raw = data.x_scaling.invert(data.x_test)
+    with torch.no_grad():
+        assert torch.allclose(predictor.outputs(raw.numpy()), model(data.x_test), atol=1e-5)
+
+
+def test_a_checkpoint_holds_its_own_weights_only(sweeps: Sweeps) -> None:
+    """A trial trained in a pack saves its weights, not the pack's buffer they were in
+    (a one-input or one-output layer's weights would otherwise be a view of it)."""
+    for name in (sweeps.binary, sweeps.regression):
+        state = sweep.open_study(name, sweeps.url).checkpoint().state_dict
+        for key, value in state.items():
+            assert value.untyped_storage().nbytes() == value.numel() * 4, (name, key)
 
 
 IRIS = """

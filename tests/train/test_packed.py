@@ -18,6 +18,10 @@ import dataclasses
 import io
 import itertools
 import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +30,7 @@ import torch
 from sweep.config import ACTIVATIONS, PACKABLE_OPTIMIZERS, parse_spec
 from sweep.data import DataBundle, RawData
 from sweep.data._bundle import bundle
+from sweep.model import Layout
 from sweep.space import TrialConfig
 from sweep.train import (
     ModuleRunner,
@@ -224,3 +229,52 @@ def test_a_pack_must_share_the_batch_size(moons) -> None:
     tasks = _tasks([_varied(rng, "relu", "bce", "adam", batch_size=b) for b in (16, 32)])
     with pytest.raises(ValueError, match="one batch size"):
         StackedRunner(tasks, 2, 1, TrainSettings(task="binary", epochs=1), CPU)
+
+
+def test_a_members_weights_are_its_layouts_own_tensors() -> None:
+    """Each member's weights are named and shaped as its ``Layout`` says, counted as its
+    ``n_params``, and copied out of the pack's buffer (one-input and one-output layers
+    would otherwise stay views of it, and ``torch.save`` would write the whole pack)."""
+    rng = random.Random(8)
+    tasks = _tasks([_varied(rng, a, "mse", "adam") for a in ACTIVATIONS * 2])
+    runner = StackedRunner(tasks, 1, 1, TrainSettings(task="regression", epochs=1), CPU)
+    for position, number in enumerate(runner.numbers):
+        layout = Layout.of(tasks[number].config, 1, 1)
+        state = runner.weights(position)
+        assert {k: tuple(v.shape) for k, v in state.items()} == layout.shapes()
+        assert runner.n_params(position) == layout.n_parameters
+        assert layout.n_parameters == sum(v.numel() for v in state.values())
+        for key, value in state.items():
+            assert value.is_contiguous(), key
+            assert value.untyped_storage().nbytes() == value.numel() * 4, key
+
+
+def test_a_pack_steps_without_warnings_or_import_time_filters() -> None:
+    """Importing the trainer leaves the warning filters alone, and a pack's step (whose
+    gradients are strided views, which autograd would note) raises no warning even with
+    every warning an error. A fresh process: autograd notes it once a process."""
+    script = textwrap.dedent(
+        """
+        import warnings
+        import torch
+        before = list(warnings.filters)
+        from sweep.space import TrialConfig
+        from sweep.train import StackedRunner, TrainSettings, TrialTask
+        assert warnings.filters == before, "importing sweep.train changed the filters"
+        warnings.simplefilter("error")
+        config = TrialConfig(widths=(4, 3), activation="relu", loss="mse",
+                             optimizer="adam", lr=0.01, batch_size=8)
+        tasks = [TrialTask(i, config, seed=i) for i in range(3)]
+        settings = TrainSettings(task="regression", epochs=1)
+        runner = StackedRunner(tasks, 2, 1, settings, torch.device("cpu"))
+        runner.step(torch.randn(3, 8, 2), torch.randn(3, 8, 1))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
