@@ -23,10 +23,9 @@ from sweep.config import StudySpec
 from sweep.errors import ModelError, SweepError
 from sweep.metrics import Objective
 from sweep.report import trials_frame
-from sweep.report._read import trial_states
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
-from sweep.study import DATA_KEY, MODELS_KEY, objective_of, spec_of, study_names
+from sweep.study import DATA_KEY, MODELS_KEY, objective_of, spec_of
 from sweep.study import _optuna_internals as internals
 
 if TYPE_CHECKING:  # torch loads on first use of a model, not to read results
@@ -389,40 +388,6 @@ def compare_studies(names: list[str], storage: str = DEFAULT_STORAGE) -> pd.Data
 
 def list_studies(storage: str = DEFAULT_STORAGE) -> pd.DataFrame:
     """Every study in ``storage`` with its trial counts, best value and objective."""
-    rdb = open_storage(storage, create=False)
-    rows = []
-    for name in study_names(rdb):
-        study = optuna.load_study(study_name=name, storage=rdb)
-        states = trial_states(study)
-        objective = objective_of(study)
-        try:
-            best: float | None = study.best_value
-        except ValueError:
-            best = None
-        rows.append(
-            {
-                "study": name,
-                "trials": len(states),
-                "complete": states.count(TrialState.COMPLETE),
-                "pruned": states.count(TrialState.PRUNED),
-                "failed": states.count(TrialState.FAIL),
-                "running": states.count(TrialState.RUNNING),
-                "waiting": states.count(TrialState.WAITING),
-                "objective": objective.name,
-                "direction": objective.direction,
-                "best": best,
-            }
-        )
-    columns = [
-        "study",
-        "trials",
-        "complete",
-        "pruned",
-        "failed",
-        "running",
-        "waiting",
-        "objective",
-        "direction",
-        "best",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    from sweep.report import studies_frame
+
+    return studies_frame(open_storage(storage, create=False))

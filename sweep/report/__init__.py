@@ -6,7 +6,7 @@ visualisation module (plotly for HTML, matplotlib for PNG).
 """
 
 from sweep.report._collect import ReportData, best_models, collect
-from sweep.report._compare import COMPARE_COLUMNS, compare_frame, compare_table
+from sweep.report._compare import COMPARE_COLUMNS, compare_frame, compare_table, studies_frame
 from sweep.report._effects import (
     depth_width,
     depth_width_grid,
@@ -33,6 +33,7 @@ __all__ = [
     "best_models",
     "collect",
     "compare_frame",
+    "studies_frame",
     "compare_table",
     "depth_width",
     "depth_width_grid",

@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import optuna
 import pandas as pd
+from optuna.trial import TrialState
 from rich import box
 from rich.table import Table
 
 from sweep.report._collect import ReportData
+from sweep.report._read import trial_states
+from sweep.study import objective_of, study_names
 
 COMPARE_COLUMNS = [
     "study",
@@ -141,3 +145,43 @@ def _winners(frame: pd.DataFrame) -> set[int]:
         pick = values.idxmax() if group["direction"].iloc[0] == "maximize" else values.idxmin()
         out.add(int(frame.index.get_loc(pick)))
     return out
+
+
+def studies_frame(rdb: optuna.storages.BaseStorage) -> pd.DataFrame:
+    """Every study in ``rdb`` with its trial counts, best value and objective."""
+    rows = []
+    for name in study_names(rdb):
+        study = optuna.load_study(study_name=name, storage=rdb)
+        states = trial_states(study)
+        objective = objective_of(study)
+        try:
+            best: float | None = study.best_value
+        except ValueError:
+            best = None
+        rows.append(
+            {
+                "study": name,
+                "trials": len(states),
+                "complete": states.count(TrialState.COMPLETE),
+                "pruned": states.count(TrialState.PRUNED),
+                "failed": states.count(TrialState.FAIL),
+                "running": states.count(TrialState.RUNNING),
+                "waiting": states.count(TrialState.WAITING),
+                "objective": objective.name,
+                "direction": objective.direction,
+                "best": best,
+            }
+        )
+    columns = [
+        "study",
+        "trials",
+        "complete",
+        "pruned",
+        "failed",
+        "running",
+        "waiting",
+        "objective",
+        "direction",
+        "best",
+    ]
+    return pd.DataFrame(rows, columns=columns)
