@@ -23,14 +23,11 @@ its median to that of ``all`` (above 1: what is turned off pays that much).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -52,33 +49,13 @@ def simple_path(way: str) -> None:
 
 def one(args: argparse.Namespace) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
-    from run import load_bench_spec
-
-    import sweep
-    from sweep.data import load_data
+    from run import load_bench_spec, overhead_study
 
     simple_path(args.one)
     spec, _ = load_bench_spec(args.study)
-    short = dataclasses.replace(
-        spec,
-        study=dataclasses.replace(spec.study, name="ab", trials=args.trials),
-        train=dataclasses.replace(spec.train, epochs=args.epochs),
-        data=dataclasses.replace(
-            spec.data, options=dataclasses.replace(spec.data.options, n_samples=args.points)
-        ),
+    wall, s = overhead_study(
+        spec, args.trials, args.epochs, args.points, args.devices, ahead=args.one == "ahead"
     )
-    load_data(short.data)  # its imports and generation are not the run's
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        s = sweep.run_study(
-            short,
-            storage=f"sqlite:///{tmp}/ab.db",
-            pack="auto",
-            devices=args.devices,
-            display="none",
-            sample_ahead=args.one == "ahead",
-        )
-        wall = time.perf_counter() - start
     return {"wall": wall, "finished": s.finished, "best": s.best_value}
 
 

@@ -381,7 +381,9 @@ def overhead(spec, args: argparse.Namespace) -> int:
     return 0
 
 
-def overhead_run(spec, n: int, epochs: int, points: int, devices: str, ahead: bool) -> float:
+def overhead_study(spec, n: int, epochs: int, points: int, devices: str, ahead: bool):
+    """``n`` trials of ``epochs`` epochs on ``points`` points of the bench study, packed, on a
+    fresh SQLite file: (wall seconds, the run's summary)."""
     short = dataclasses.replace(
         spec,
         study=dataclasses.replace(spec.study, name="overhead", trials=n),
@@ -401,7 +403,11 @@ def overhead_run(spec, n: int, epochs: int, points: int, devices: str, ahead: bo
             display="none",
             sample_ahead=ahead,
         )
-        wall = time.perf_counter() - start
+        return time.perf_counter() - start, s
+
+
+def overhead_run(spec, n: int, epochs: int, points: int, devices: str, ahead: bool) -> float:
+    wall, s = overhead_study(spec, n, epochs, points, devices, ahead)
     coord, samp = s.coordinator_seconds, s.sampler_seconds
     print(
         f"{'ahead' if ahead else 'in turn':8s} {s.finished} trials of {epochs} epochs on "

@@ -183,3 +183,37 @@ def test_sampler_bench_times_scipys_normal_cdf_against_optunas() -> None:
         assert line.strip().startswith(way) and float(line.split()[-3]) > 0
     assert lines[1].endswith("1.00x")
     assert sum("drew the same parameters" in line for line in lines[4:]) == 2
+
+
+def test_the_mechanism_ab_runs_each_way_and_reports_the_ratios() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ab.py"), "--repeats", "1", "--trials", "6"]
+        + ["--epochs", "1", "--points", "120", "--ways", "records,public"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[-3:]}
+    assert set(rows) == {"all", "records", "public"}
+    assert rows["all"][-1] == "1.00x" and all(r[-1].endswith("x") for r in rows.values())
+    assert done.stdout.count(" 6 trials ") == 3  # each way ran the whole budget
+
+
+def test_the_two_checkout_bench_compares_a_checkout_with_itself() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "trees.py"), str(ROOT), "--trials", "4"]
+        + ["--repeats", "1", "--modes", "alone", "--devices", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = [line.split() for line in done.stdout.splitlines() if line.startswith("alone ")]
+    assert len(row) == 6 and row[-1].endswith("x")
+    missing = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "trees.py"), "/nonexistent"],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode != 0 and "has no bench/run.py" in missing.stderr
