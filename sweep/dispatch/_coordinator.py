@@ -30,6 +30,7 @@ from sweep.data import DataBundle
 from sweep.dispatch._devices import group_tasks
 from sweep.dispatch._heartbeat import Heartbeat
 from sweep.dispatch._messages import Decision, Ended, EpochReport, Job, JobDone, JobFailed
+from sweep.dispatch._pruning import Judge
 from sweep.dispatch._recorder import Ending, Recorder, Running
 from sweep.dispatch._slots import InProcessSlot, ProcessSlot, Slot, WorkerDied
 from sweep.dispatch._source import InTurn, TrialSource
@@ -43,8 +44,6 @@ from sweep.study import (
     fail_orphans,
     fail_stale,
     fail_trial,
-    judges_from_values,
-    read_once,
     recover_abandoned,
 )
 from sweep.study import _optuna_internals as internals
@@ -107,6 +106,7 @@ class Coordinator:
         self.source = source or InTurn(study)
         self._heartbeat = Heartbeat(self.storage, heartbeat)
         self.recorder = Recorder(study, self.storage, self._heartbeat, keeper, spec.run.retries)
+        self.judge = Judge(study, self.storage, heartbeat)
         self._job_ids = 0
         self._consecutive_failures = 0
         self._failure_limit = min(10, max(3, budget))
@@ -282,20 +282,8 @@ class Coordinator:
         gone = self.recorder.step(report.epoch, runs, report.values)
         for n in gone:
             del self.running[n]
-        live = [n for n in runs if n not in gone]
-        pruner = self.study.pruner
-        if not live or isinstance(pruner, optuna.pruners.NopPruner):
-            return gone
-        # What Trial.should_prune does. Pruners that judge from values alone judge the
-        # whole report against one read of the study; the others (successive halving,
-        # Hyperband keep their rungs on the trials) against the study itself.
-        if judges_from_values(pruner):
-            view = read_once(self.study)
-            judged = {n: runs[n].frozen for n in live}
-        else:
-            view = self.study
-            judged = {n: self.storage.get_trial(runs[n].trial_id) for n in live}
-        return gone | {n for n, trial in judged.items() if pruner.prune(view, trial)}
+        live = {n: (runs[n].trial_id, runs[n].frozen) for n in runs if n not in gone}
+        return gone | self.judge.stopped(live)
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
         """Record the results that came together (a pack's end)."""
@@ -323,6 +311,7 @@ class Coordinator:
         for e in endings:
             if id(e) in dropped:
                 continue  # another machine judged it stale and failed it; it runs there
+            self.judge.ended(e.end)
             outcome = _OUTCOMES.get(e.end.state, "failed")
             reason = e.end.attrs.get("fail_reason", e.result.reason)
             self.display.trial_ended(

@@ -33,7 +33,7 @@ from sweep.study._recovery import (
     recover_abandoned,
     requeue,
 )
-from sweep.study._view import StudyView, read_once
+from sweep.study._view import StudyView, read_once, view_of
 
 __all__ = [
     "DATA_KEY",
@@ -68,5 +68,6 @@ __all__ = [
     "start_pack",
     "start_trials",
     "study_names",
+    "view_of",
     "write_intermediate",
 ]

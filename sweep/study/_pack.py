@@ -181,6 +181,7 @@ class PackView(StudyView):
                     trial = internals.sampled_trial(self.study, trial_id, fixed)
                     frozen = internals.frozen(self.study, trial)  # read after ask(): RUNNING
                     self.trials[frozen.number] = frozen  # filled in as it is sampled
+                    self._changed()
                     trials.append(trial)
                     configs.append(sample_config(space, trial))
             finally:

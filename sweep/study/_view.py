@@ -3,8 +3,12 @@
 Optuna's pruners, samplers and plots ask the study for its trials again and again (a
 pruner for each decision, TPE for each parameter with the constant liar, a plot for
 each figure); on a database each ask is a read, and some are deep copies. A view
-holds the trials read once and hands out the same frozen objects, so a pack's report
-is judged, a pack is sampled and a report is drawn against one read.
+holds the trials read once and hands out the same frozen objects, so a pack is
+sampled and a report is drawn against one read. The coordinator keeps one view for
+pruning up to date itself (:meth:`StudyView.record` as its trials end) and reads it
+again only to see other machines' results; its ``version`` changes with every change,
+so what is worked out from it (the lists by state here, the pruners' percentiles) is
+kept per version.
 """
 
 from __future__ import annotations
@@ -45,6 +49,21 @@ class StudyView(BaseStorage):
         """Make ``trials`` the study as this view shows it."""
         self.trials = {t.number: t for t in trials}
         self.by_id = {internals.trial_id_of(t): t for t in self.trials.values()}
+        self._changed()
+
+    def record(self, trial: FrozenTrial) -> None:
+        """Put (or replace) one trial as it is now, without reading the storage."""
+        self.trials[trial.number] = trial
+        self.by_id[internals.trial_id_of(trial)] = trial
+        self._changed()
+
+    def _changed(self) -> None:
+        self.version = getattr(self, "version", 0) + 1
+        self._lists: dict[Any, list[FrozenTrial]] = {}
+
+    def as_study(self) -> optuna.Study:
+        """An ``optuna.Study`` that reads this view (for Optuna's pruners and plots)."""
+        return optuna.Study(self.name, self)
 
     # -- reads ---------------------------------------------------------------------------------
     def get_all_studies(self) -> list[Any]:
@@ -76,10 +95,12 @@ class StudyView(BaseStorage):
         deepcopy: bool = True,
         states: Container[TrialState] | None = None,
     ) -> list[FrozenTrial]:
-        trials = [t for _, t in sorted(self.trials.items())]
-        if states is None:
-            return trials
-        return [t for t in trials if t.state in states]
+        key: tuple[Any, ...] | None = None if states is None else tuple(states)  # type: ignore[arg-type]
+        trials = self._lists.get(key)
+        if trials is None:
+            ordered = [t for _, t in sorted(self.trials.items())]
+            trials = self._lists[key] = [t for t in ordered if states is None or t.state in states]
+        return list(trials)
 
     # -- writes --------------------------------------------------------------------------------
     def _read_only(self, *_: Any, **__: Any) -> NoReturn:
@@ -97,6 +118,16 @@ class StudyView(BaseStorage):
     set_trial_system_attr = _read_only
 
 
+def view_of(study: optuna.Study, trials: Iterable[FrozenTrial] | None = None) -> StudyView:
+    """A :class:`StudyView` of ``study``: its name, directions and user attributes, and
+    ``trials`` (default: every trial, read once)."""
+    if trials is None:
+        trials = study.get_trials(deepcopy=False)
+    return StudyView(
+        internals.study_id(study), study.study_name, study.directions, study.user_attrs, trials
+    )
+
+
 def read_once(study: optuna.Study, trials: Iterable[FrozenTrial] | None = None) -> optuna.Study:
     """A read-only, in-memory copy of ``study``: its name, directions and user attributes
     (not Optuna's system attributes), and ``trials`` (default: every trial, read once).
@@ -108,9 +139,4 @@ def read_once(study: optuna.Study, trials: Iterable[FrozenTrial] | None = None) 
     Returns:
         An ``optuna.Study`` that Optuna's pruners and plotting functions accept.
     """
-    if trials is None:
-        trials = study.get_trials(deepcopy=False)
-    view = StudyView(
-        internals.study_id(study), study.study_name, study.directions, study.user_attrs, trials
-    )
-    return optuna.Study(study.study_name, view)
+    return view_of(study, trials).as_study()

@@ -15,7 +15,9 @@ Optuna's private names, it is used in this package, and only here:
   RDB storages only, and only while the database's schema revision is
   :data:`SCHEMA_REVISION`);
 - sweep's TPE (``_tpe``), which keeps per finished trial what Optuna's TPE works out
-  again for every sample, and takes the normal CDF from SciPy.
+  again for every sample, and takes the normal CDF from SciPy;
+- sweep's median and percentile pruners (``_pruners``), which decide as Optuna's do but
+  work the percentile at a step out once per state of the view they judge against.
 
 At import ``_check`` makes sure that each private name exists with the shape used.
 Where one does not, or where ``SWEEP_OPTUNA_PUBLIC=1`` is set, :data:`PRIVATE` is
@@ -41,6 +43,7 @@ from sweep.study._optuna_internals._handles import (
     trial_id,
     trial_id_of,
 )
+from sweep.study._optuna_internals._pruners import MedianPruner, PercentilePruner
 from sweep.study._optuna_internals._rdb import (
     count_by_state,
     rdb,
@@ -53,8 +56,10 @@ from sweep.study._optuna_internals._tpe import TPESampler, vectorised_normal_cdf
 
 __all__ = [
     "MISSING",
+    "MedianPruner",
     "TPESampler",
     "PRIVATE",
+    "PercentilePruner",
     "SCHEMA_REVISION",
     "after_trial_study",
     "backend_of",

@@ -22,6 +22,7 @@ def _check() -> str | None:
     if os.environ.get("SWEEP_OPTUNA_PUBLIC") == "1":
         return "is not used for its private names (SWEEP_OPTUNA_PUBLIC=1)"
     try:
+        from optuna.pruners import _percentile
         from optuna.samplers._tpe import _truncnorm
         from optuna.samplers._tpe import sampler as tpe
         from optuna.storages._rdb import models
@@ -55,6 +56,10 @@ def _check() -> str | None:
         (optuna.Study, "_get_trials"),
         (optuna.Study, "_is_multi_objective"),
         (optuna.pruners, "_filter_study"),
+        (_percentile, "_is_first_in_interval_step"),
+        (_percentile, "_get_best_intermediate_result_over_steps"),
+        (_percentile, "_get_percentile_intermediate_result_over_trials"),
+        (optuna.pruners.PercentilePruner, "prune"),
     ]
     for owner, name in needs:
         if not hasattr(owner, name):
@@ -63,6 +68,13 @@ def _check() -> str | None:
     instance = {
         optuna.Study: ("self._storage", "self._study_id", "self._thread_local"),
         optuna.Trial: ("self._trial_id", "self._cached_frozen_trial", "self._fixed_params"),
+        optuna.pruners.PercentilePruner: (
+            "self._percentile",
+            "self._n_startup_trials",
+            "self._n_warmup_steps",
+            "self._interval_steps",
+            "self._n_min_trials",
+        ),
         optuna.samplers.TPESampler: (
             "self._rng",
             "self._gamma",
