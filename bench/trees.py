@@ -27,8 +27,10 @@ def run_one(tree: Path, mode: str, repeat: int, args: argparse.Namespace) -> dic
     command = [sys.executable, str(tree / "bench" / "run.py"), "--one", mode]
     command += ["--study", str(tree / "bench" / "bench.toml"), "--devices", args.devices]
     command += ["--repeat", str(repeat), "--trials", str(args.trials)]
+    # From the checkout's own folder: `python -m` (as the workers start) puts the current
+    # folder first on the path, before PYTHONPATH.
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tree, check=False)
     if done.returncode != 0:
         raise SystemExit(f"bench: {mode} in {tree} failed (exit {done.returncode}):\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
