@@ -16,19 +16,31 @@ import optuna
 SCHEMA_REVISION = "v3.2.0.a"
 
 
+# Every private Optuna module sweep uses, imported here alone (None where one is missing).
+try:
+    from optuna.pruners import _percentile as percentile_module
+    from optuna.samplers._tpe import _truncnorm as truncnorm_module
+    from optuna.samplers._tpe import sampler as tpe_module
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session as create_scoped_session
+    from optuna.study._frozen import FrozenStudy
+except ImportError as _missing:  # pragma: no cover - another Optuna
+    percentile_module = truncnorm_module = tpe_module = models = None  # type: ignore[assignment]
+    create_scoped_session = FrozenStudy = None  # type: ignore[assignment,misc]
+    _IMPORT_ERROR: ImportError | None = _missing
+else:
+    _IMPORT_ERROR = None
+filter_study: Any = getattr(optuna.pruners, "_filter_study", None)
+
+
 def _check() -> str | None:
     """None when every private name used here is in place, else what is missing or
     changed (as the end of a sentence that starts with "Optuna X.Y")."""
     if os.environ.get("SWEEP_OPTUNA_PUBLIC") == "1":
         return "is not used for its private names (SWEEP_OPTUNA_PUBLIC=1)"
-    try:
-        from optuna.pruners import _percentile
-        from optuna.samplers._tpe import _truncnorm
-        from optuna.samplers._tpe import sampler as tpe
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session  # noqa: F401
-    except ImportError as e:
-        return f"lacks {e.name}"
+    if _IMPORT_ERROR is not None:
+        return f"lacks {_IMPORT_ERROR.name}"
+    _percentile, _truncnorm, tpe = percentile_module, truncnorm_module, tpe_module
     needs: list[tuple[object, str]] = [
         (models, "TrialModel"),
         (models, "TrialParamModel"),
@@ -56,6 +68,7 @@ def _check() -> str | None:
         (optuna.Study, "_get_trials"),
         (optuna.Study, "_is_multi_objective"),
         (optuna.pruners, "_filter_study"),
+        (FrozenStudy, "__init__"),
         (_percentile, "_is_first_in_interval_step"),
         (_percentile, "_get_best_intermediate_result_over_steps"),
         (_percentile, "_get_percentile_intermediate_result_over_trials"),

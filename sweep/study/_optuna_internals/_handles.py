@@ -9,7 +9,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
-from sweep.study._optuna_internals._check import PRIVATE
+from sweep.study._optuna_internals._check import PRIVATE, FrozenStudy, filter_study
 
 
 def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
@@ -87,7 +87,7 @@ def rebind(trials: Sequence[optuna.Trial], storage: optuna.storages.BaseStorage)
 def after_trial_study(study: optuna.Study, trial: FrozenTrial) -> optuna.Study:
     """The study that ``Study.tell`` hands the sampler's ``after_trial`` for ``trial``
     (Hyperband's bracket of it, else the study itself)."""
-    return optuna.pruners._filter_study(study, trial)
+    return filter_study(study, trial)
 
 
 def trial_id_of(trial: FrozenTrial) -> int:
@@ -99,8 +99,6 @@ def frozen_study(
     study_id_: int, name: str, directions: list[Any], user_attrs: dict[str, Any]
 ) -> Any:
     """The record ``BaseStorage.get_all_studies`` lists for a study."""
-    from optuna.study._frozen import FrozenStudy
-
     return FrozenStudy(
         study_name=name,
         direction=None,

@@ -21,11 +21,8 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from sweep.study._optuna_internals._check import PRIVATE
+from sweep.study._optuna_internals._check import percentile_module as _optuna_percentile
 from sweep.study._optuna_internals._handles import storage_of
-
-if PRIVATE:
-    from optuna.pruners import _percentile as _optuna_percentile
 
 __all__ = ["MedianPruner", "PercentilePruner"]
 

@@ -21,12 +21,13 @@ import optuna
 import sqlalchemy
 from optuna.trial import TrialState
 
-from sweep.study._optuna_internals._check import PRIVATE, SCHEMA_REVISION
+from sweep.study._optuna_internals._check import (
+    PRIVATE,
+    SCHEMA_REVISION,
+    create_scoped_session,
+    models,
+)
 from sweep.study._optuna_internals._handles import backend_of, storage_of, study_id
-
-if PRIVATE:
-    from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
 
 log = logging.getLogger("sweep")
 
@@ -55,7 +56,7 @@ def rdb(storage: optuna.storages.BaseStorage) -> optuna.storages.RDBStorage | No
 @contextmanager
 def _session(backend: optuna.storages.RDBStorage) -> Iterator[Any]:
     """One session and one commit, through the helper Optuna's own writes use."""
-    with _create_scoped_session(backend.scoped_session) as session:
+    with create_scoped_session(backend.scoped_session) as session:
         yield session
 
 

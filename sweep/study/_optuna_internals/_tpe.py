@@ -37,11 +37,8 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from scipy.special import log_ndtr, ndtr
 
-from sweep.study._optuna_internals._check import PRIVATE
-
-if PRIVATE:
-    from optuna.samplers._tpe import _truncnorm
-    from optuna.samplers._tpe import sampler as _optuna_tpe
+from sweep.study._optuna_internals._check import tpe_module as _optuna_tpe
+from sweep.study._optuna_internals._check import truncnorm_module as _truncnorm
 
 _COMPLETE, _PRUNED, _INFEASIBLE = 0, 1, 2
 _by_number = attrgetter("number")
