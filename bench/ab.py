@@ -1,13 +1,16 @@
 """Each of the coordinator's mechanisms against the simple path, in one invocation.
 
     python bench/ab.py [--repeats 5] [--trials 300] [--epochs 2] [--points 300]
-                       [--ways all,records,tpe,ahead,public]
+                       [--ways all,hold,records,tpe,ahead,public] [--alone]
 
 The workload is the overhead run of ``bench/run.py --overhead``: many short trials of
 the bench study, packed, where the coordinator's own work is the largest share of the
-wall time, which is where each mechanism is meant to pay. ``all`` runs the code as it
+wall time, which is where each mechanism is meant to pay (``--alone``: one trial at a
+time in the coordinator's process, as the bench's ``alone`` mode). ``all`` runs the code as it
 is; every other way changes one thing:
 
+  hold     epoch values written at every report instead of held back for up to
+           HOLD_SECONDS and written together
   records  attributes, epoch values, ends and a pack's parameters written through
            Optuna's storage API, one call each, instead of one transaction per batch
   tpe      Optuna's TPESampler instead of sweep's
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-WAYS = ("all", "records", "tpe", "ahead", "public")
+WAYS = ("all", "hold", "records", "tpe", "ahead", "public")
 
 
 def simple_path(way: str) -> None:
@@ -41,7 +44,11 @@ def simple_path(way: str) -> None:
 
     from sweep.study import _optuna_internals as internals
 
-    if way == "records":
+    if way == "hold":
+        from sweep.dispatch import _recorder
+
+        _recorder.HOLD_SECONDS = 0.0
+    elif way == "records":
         internals.rdb = lambda storage: None
     elif way == "tpe":
         internals.TPESampler = optuna.samplers.TPESampler
@@ -54,7 +61,13 @@ def one(args: argparse.Namespace) -> dict[str, Any]:
     simple_path(args.one)
     spec, _ = load_bench_spec(args.study)
     wall, s = overhead_study(
-        spec, args.trials, args.epochs, args.points, args.devices, ahead=args.one == "ahead"
+        spec,
+        args.trials,
+        args.epochs,
+        args.points,
+        args.devices,
+        ahead=args.one == "ahead",
+        alone=args.alone,
     )
     return {"wall": wall, "finished": s.finished, "best": s.best_value}
 
@@ -68,6 +81,7 @@ def main() -> int:
     parser.add_argument("--points", type=int, default=300)
     parser.add_argument("--devices", default="cpu")
     parser.add_argument("--ways", default=",".join(WAYS))
+    parser.add_argument("--alone", action="store_true", help="one trial at a time, in process")
     parser.add_argument("--one", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -83,6 +97,7 @@ def main() -> int:
     base = [sys.executable, str(Path(__file__).resolve())]
     for flag in ("study", "trials", "epochs", "points", "devices"):
         base += [f"--{flag}", str(getattr(args, flag))]
+    base += ["--alone"] if args.alone else []
     for repeat in range(args.repeats):
         for way in ways:
             done = subprocess.run(
@@ -106,8 +121,9 @@ def main() -> int:
                 flush=True,
             )
     ref = statistics.median(walls["all"])
+    how = "one at a time" if args.alone else "packed"
     print(
-        f"\n{args.trials} trials of {args.epochs} epochs on {args.points} points, "
+        f"\n{args.trials} trials of {args.epochs} epochs on {args.points} points, {how}, "
         f"{args.repeats} repeats"
     )
     print(f"{'way':10s}{'median s':>10s}{'range s':>16s}{'all is x faster':>18s}")

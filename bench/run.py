@@ -381,9 +381,12 @@ def overhead(spec, args: argparse.Namespace) -> int:
     return 0
 
 
-def overhead_study(spec, n: int, epochs: int, points: int, devices: str, ahead: bool):
-    """``n`` trials of ``epochs`` epochs on ``points`` points of the bench study, packed, on a
-    fresh SQLite file: (wall seconds, the run's summary)."""
+def overhead_study(
+    spec, n: int, epochs: int, points: int, devices: str, ahead: bool, alone: bool = False
+):
+    """``n`` trials of ``epochs`` epochs on ``points`` points of the bench study, packed (or
+    with ``alone`` one at a time in this process, the bench's ``alone`` mode), on a fresh
+    SQLite file: (wall seconds, the run's summary)."""
     short = dataclasses.replace(
         spec,
         study=dataclasses.replace(spec.study, name="overhead", trials=n),
@@ -398,7 +401,8 @@ def overhead_study(spec, n: int, epochs: int, points: int, devices: str, ahead: 
         s = sweep.run_study(
             short,
             storage=f"sqlite:///{tmp}/o.db",
-            pack="auto",
+            pack=1 if alone else "auto",
+            per_device=1 if alone else None,
             devices=devices,
             display="none",
             sample_ahead=ahead,

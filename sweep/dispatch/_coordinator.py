@@ -105,8 +105,11 @@ class Coordinator:
         self.stats = RunStats()
         self.source = source or InTurn(study)
         self._heartbeat = Heartbeat(self.storage, heartbeat)
-        self.recorder = Recorder(study, self.storage, self._heartbeat, keeper, spec.run.retries)
         self.judge = Judge(study, self.storage, heartbeat)
+        self.recorder = Recorder(
+            study, self.storage, self._heartbeat, keeper, spec.run.retries, self.judge.from_values
+        )
+        self._gone: set[int] = set()  # finished elsewhere; their job is told to stop them
         self._job_ids = 0
         self._consecutive_failures = 0
         self._failure_limit = min(10, max(3, budget))
@@ -277,18 +280,22 @@ class Coordinator:
     def _report(self, report: EpochReport) -> set[int]:
         """Record one epoch of a job's trials and decide which of them stop."""
         runs = {n: self.running[n] for n in report.values if n in self.running}
-        if not runs:
-            return set()
-        gone = self.recorder.step(report.epoch, runs, report.values)
-        for n in gone:
-            del self.running[n]
-        live = {n: (runs[n].trial_id, runs[n].frozen) for n in runs if n not in gone}
+        if runs:
+            # Held-back values of other jobs' trials may be written here too: those of
+            # them finished elsewhere are told to stop at their own job's next report.
+            for n in self.recorder.step(report.epoch, runs, report.values):
+                self.running.pop(n, None)
+                self._gone.add(n)
+        gone = self._gone & set(report.values)
+        self._gone -= gone
+        live = {n: (r.trial_id, r.frozen) for n, r in runs.items() if n not in gone}
         return gone | self.judge.stopped(live)
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
         """Record the results that came together (a pack's end)."""
         endings: list[Ending] = []
         for result in results:
+            self._gone.discard(result.number)
             run = self.running.pop(result.number, None)
             if run is None:
                 continue

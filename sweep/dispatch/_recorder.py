@@ -5,6 +5,14 @@ transaction where the storage allows (``sweep.study``'s writers). A batch that n
 a trial another machine has finished meanwhile (failed as stale, when this machine
 seemed gone) writes nothing; the batch is then written one trial at a time, and the
 trials finished elsewhere are dropped here: their retry runs elsewhere.
+
+Epoch values are held back for up to ``HOLD_SECONDS`` and written together (one
+transaction for every epoch of every trial reported meanwhile, a trial's last ones
+with its end) when the pruner judges the coordinator's own trials as it knows them
+(median, percentile, none): nothing reads them from the storage meanwhile but
+reports and other machines, which read the study once per heartbeat interval anyway.
+Pruners that read each trial afresh (successive halving, Hyperband) get every epoch
+written at once.
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ from sweep.train import TrialResult, TrialTask
 log = logging.getLogger("sweep")
 
 T = TypeVar("T")
+
+# Seconds epoch values may wait to be written with later ones (see the module's doc).
+HOLD_SECONDS = 0.25
 
 
 @dataclass
@@ -89,13 +100,19 @@ class Recorder:
         heartbeat: Heartbeat,
         keeper: ModelKeeper | None,
         retries: int,
+        hold: bool,
     ) -> None:
         self.study = study
         self.storage = storage
         self.heartbeat = heartbeat
         self.keeper = keeper
         self.retries = retries
+        self.hold = hold
         self._owner = owner_record()
+        # Epoch values not yet written: trial id -> step -> value, and whose they are.
+        self._held: dict[int, dict[int, float]] = {}
+        self._held_runs: dict[int, Running] = {}
+        self._written = time.monotonic()
 
     def start(self, runs: Sequence[Running], system: dict[int, dict[str, Any]]) -> None:
         """Record a pack's trials as started here (their configuration, device, owner and
@@ -118,33 +135,48 @@ class Recorder:
             self.heartbeat.add(r.trial_id)
 
     def step(self, epoch: int, runs: dict[int, Running], values: dict[int, float]) -> set[int]:
-        """Record one epoch's values of trials (by number). Returns the trials another
-        machine finished meanwhile: they stop here."""
-        new = []
+        """Note one epoch's values of trials (by number), and write them with any held back
+        once that is due. Returns the trials another machine finished meanwhile (of this
+        report or an earlier one): they stop here."""
         for n, run in runs.items():
             known = run.frozen.intermediate_values
             if epoch not in known:  # as Trial.report: a step already recorded is kept
                 known[epoch] = values[n]
-                new.append(n)
+                self._held.setdefault(run.trial_id, {})[epoch] = values[n]
+                self._held_runs[run.trial_id] = run
+        if self.hold and time.monotonic() - self._written < HOLD_SECONDS:
+            return set()
+        return self.flush()
 
-        def write(numbers: list[int]) -> None:
-            write_intermediate(
-                self.storage, {runs[n].trial_id: {epoch: values[n]} for n in numbers}
-            )
-
-        _, gone = batch_or_each(write, new)
-        for n in gone:
-            self.heartbeat.remove(runs[n].trial_id)
+    def flush(self) -> set[int]:
+        """Write every epoch value held back; returns the trials (by number) another
+        machine finished meanwhile, which stop here."""
+        self._written = time.monotonic()
+        held, runs = self._held, self._held_runs
+        self._held, self._held_runs = {}, {}
+        _, gone = batch_or_each(
+            lambda ids: write_intermediate(self.storage, {i: held[i] for i in ids}), list(held)
+        )
+        numbers = {runs[i].task.number for i in gone}
+        for trial_id in gone:
+            self.heartbeat.remove(trial_id)
+        for n in sorted(numbers):
             log.warning("trial %s was finished elsewhere; it stops here", n)
-        return set(gone)
+        return numbers
 
     def finish(self, endings: list[Ending]) -> list[Ending]:
         """Record the ends (saving the weights of the complete trials that rank among
         the models kept first). Returns those finished elsewhere meanwhile, dropped."""
         self._save_models(endings)
-        written, gone = batch_or_each(
-            lambda batch: finish_trials(self.study, [e.end for e in batch]), endings
-        )
+        held = {e.run.trial_id: self._held.pop(e.run.trial_id, {}) for e in endings}
+        for e in endings:
+            self._held_runs.pop(e.run.trial_id, None)
+
+        def write(batch: list[Ending]) -> None:
+            steps = {e.run.trial_id: held[e.run.trial_id] for e in batch}
+            finish_trials(self.study, [e.end for e in batch], steps)
+
+        written, gone = batch_or_each(write, endings)
         for e in endings:  # beating until written, so that no one judges them stale
             self.heartbeat.remove(e.run.trial_id)
         for e in gone:
@@ -180,6 +212,13 @@ class Recorder:
         """Fail a running trial with ``reason`` and, with ``retry``, queue its parameters
         again. Returns (failed here, re-queued); not failed if it had finished."""
         self.heartbeat.remove(run.trial_id)
+        held = self._held.pop(run.trial_id, None)
+        self._held_runs.pop(run.trial_id, None)
+        if held:  # its epochs so far, for the record
+            try:
+                write_intermediate(self.storage, {run.trial_id: held})
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # finished elsewhere: fail_trial below finds it so
         if not fail_trial(self.study, run.trial_id, reason):
             return False, False
         retried = retry and requeue(self.study, self.storage.get_trial(run.trial_id), self.retries)

@@ -106,9 +106,14 @@ def write_intermediate(
             storage.set_trial_intermediate_value(trial_id, step, value)
 
 
-def finish_trials(study: optuna.Study, ends: list[TrialEnd]) -> None:
+def finish_trials(
+    study: optuna.Study,
+    ends: list[TrialEnd],
+    steps: dict[int, dict[int, float]] | None = None,
+) -> None:
     """Record the end of running trials as ``Study.tell`` records each: the sampler's
-    ``after_trial`` first, then the state, the values and the user attributes.
+    ``after_trial`` first, then the state, the values and the user attributes; with
+    ``steps`` (trial id -> step -> value), intermediate values not yet written, first.
 
     Raises:
         optuna.exceptions.UpdateFinishedTrialError: one of the trials is finished;
@@ -118,9 +123,13 @@ def finish_trials(study: optuna.Study, ends: list[TrialEnd]) -> None:
     values = [end.values() for end in ends]
     storage = internals.storage_of(study)
     ids = [internals.trial_id(study, end.trial) for end in ends]
+    steps = {i: s for i, s in (steps or {}).items() if s}
     backend = internals.rdb(storage)
     if backend is None:
         _check_running(storage, set(ids))
+        for trial_id, held in steps.items():
+            for step, value in held.items():
+                storage.set_trial_intermediate_value(trial_id, step, value)
         for end, trial_id, vals in zip(ends, ids, values):
             for key, value in end.attrs.items():
                 storage.set_trial_user_attr(trial_id, key, value)
@@ -136,6 +145,7 @@ def finish_trials(study: optuna.Study, ends: list[TrialEnd]) -> None:
     finally:
         internals.write_batch(
             backend,
+            steps=steps,
             user={i: end.attrs for i, end in zip(ids, ends) if end.attrs},
             ends=[(i, end.state, vals) for i, end, vals in zip(ids, ends, values)],
         )

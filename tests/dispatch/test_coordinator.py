@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from optuna.trial import TrialState
 
 from sweep.config import load_spec
 from sweep.data import load_data
+from sweep.dispatch import _recorder
 from sweep.dispatch._coordinator import Coordinator, make_slots
 from sweep.dispatch._devices import plan_slots
 from sweep.metrics import objective_for
@@ -15,12 +17,12 @@ from sweep.progress import Board, Display
 from sweep.run import _resolve_task
 from sweep.storage import open_storage
 from sweep.study import fail_trial, open_or_create
-from sweep.train import TrialResult
+from sweep.train import EpochReport, TrialResult
 from tests.conftest import write_study
 
 
-def test_an_end_failed_elsewhere_is_dropped_and_the_others_written(tmp_path: Path, caplog) -> None:
-    spec = load_spec(write_study(tmp_path, trials=4))
+def coordinator_for(tmp_path: Path, trials: int) -> tuple[Coordinator, Any, Any]:
+    spec = load_spec(write_study(tmp_path, trials=trials))
     data = load_data(spec.data)
     spec = _resolve_task(spec, data.task)
     storage = open_storage(f"sqlite:///{tmp_path}/e.db", create=True, heartbeat=10)
@@ -30,13 +32,51 @@ def test_an_end_failed_elsewhere_is_dropped_and_the_others_written(tmp_path: Pat
         study=study,
         spec=spec,
         data=data,
-        budget=4,
+        budget=trials,
         slots=[slot],
-        pack=4,
-        display=Display(Board(study=spec.name, budget=4, objective=objective_for(data.task))),
+        pack=trials,
+        display=Display(Board(study=spec.name, budget=trials, objective=objective_for(data.task))),
         keeper=None,
         heartbeat=spec.run.heartbeat,
     )
+    return coordinator, study, slot
+
+
+def test_epoch_values_are_held_back_and_written_with_later_ones_or_the_end(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
+    coordinator, study, slot = coordinator_for(tmp_path, trials=3)
+    assert coordinator.recorder.hold  # the median pruner judges from values
+    a, b, c = [t.number for t in coordinator._start(slot, [])]
+    ids = {t.number: t._trial_id for t in study.get_trials()}
+
+    def report(epoch: int, *numbers: int) -> set[int]:
+        values = {n: 0.5 + epoch / 10 for n in numbers}
+        return coordinator._report(EpochReport(epoch, values, {n: 0.1 for n in numbers}))
+
+    def stored(number: int) -> dict[int, float]:
+        return study.get_trials()[number].intermediate_values
+
+    monkeypatch.setattr(_recorder, "HOLD_SECONDS", 3600.0)
+    assert report(1, a, b) == set()
+    assert stored(a) == stored(b) == {}  # held back
+    assert fail_trial(study, ids[b], "stale: no heartbeat")  # on another machine
+    monkeypatch.setattr(_recorder, "HOLD_SECONDS", 0.0)
+    with caplog.at_level("WARNING"):
+        assert report(1, c) == set()  # c's job: b is not in it
+    assert f"trial {b} was finished elsewhere" in caplog.text
+    assert (stored(a), stored(b), stored(c)) == ({1: 0.6}, {}, {1: 0.6})
+    assert b not in coordinator.running
+    monkeypatch.setattr(_recorder, "HOLD_SECONDS", 3600.0)
+    assert report(2, a, b) == {b}  # told to stop at its own job's next report
+    assert stored(a) == {1: 0.6}
+    coordinator._finish([TrialResult(number=a, outcome="complete", value=0.7, epochs_run=2)])
+    trial = study.get_trials()[a]
+    assert (trial.state, trial.intermediate_values) == (TrialState.COMPLETE, {1: 0.6, 2: 0.7})
+
+
+def test_an_end_failed_elsewhere_is_dropped_and_the_others_written(tmp_path: Path, caplog) -> None:
+    coordinator, study, slot = coordinator_for(tmp_path, trials=4)
     numbers = [t.number for t in coordinator._start(slot, [])]
     ids = {t.number: t._trial_id for t in study.get_trials()}
     assert coordinator._heartbeat._ids == set(ids.values())  # beating from the start

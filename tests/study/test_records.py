@@ -84,6 +84,23 @@ def test_the_ends_of_several_trials_are_written_together(storage) -> None:
     assert study.best_trial.number == done.number
 
 
+def test_steps_held_back_are_written_with_the_ends(storage) -> None:
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    done, pruned = study.ask(), study.ask()
+    frozen = storage.get_trial(pruned._trial_id)
+    frozen.intermediate_values.update({1: 0.25, 2: 0.5})  # as the coordinator knows it
+    ends = [
+        TrialEnd(done._cached_frozen_trial, TrialState.COMPLETE, 0.9, {}),
+        TrialEnd(frozen, TrialState.PRUNED, None, {}),
+    ]
+    finish_trials(study, ends, {done._trial_id: {0: 0.75}, pruned._trial_id: {1: 0.25, 2: 0.5}})
+    got = [(t.state, t.value, t.intermediate_values) for t in study.get_trials()]
+    assert got == [
+        (TrialState.COMPLETE, 0.9, {0: 0.75}),
+        (TrialState.PRUNED, 0.5, {1: 0.25, 2: 0.5}),
+    ]
+
+
 def test_the_ends_of_trials_write_nothing_when_one_is_finished(storage) -> None:
     study = optuna.create_study(storage=storage, study_name="s")
     running, finished = study.ask(), study.ask()
@@ -93,9 +110,13 @@ def test_the_ends_of_trials_write_nothing_when_one_is_finished(storage) -> None:
         TrialEnd(finished._cached_frozen_trial, TrialState.COMPLETE, 0.7, {}),
     ]
     with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
-        finish_trials(study, ends)
+        finish_trials(study, ends, {running._trial_id: {0: 0.5}})
     first = study.get_trials()[0]
-    assert (first.state, first.user_attrs) == (TrialState.RUNNING, {})
+    assert (first.state, first.user_attrs, first.intermediate_values) == (
+        TrialState.RUNNING,
+        {},
+        {},
+    )
 
 
 def test_a_complete_end_needs_a_finite_value(storage) -> None:
