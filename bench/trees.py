@@ -5,9 +5,10 @@
 
 Each run is ``bench/run.py --one MODE`` of one checkout in a fresh Python process that
 imports that checkout's sweep (``PYTHONPATH``); for each repeat and mode the two
-checkouts run back to back, so drift on the machine hits both alike. It prints, per mode,
-the median trials per minute of each checkout, their ranges over the repeats, and the
-ratio of this checkout's median to the other's.
+checkouts run back to back, each first in turn (the first of a pair runs just after the
+previous mode, whose worker processes may still be exiting), so drift on the machine hits
+both alike. It prints, per mode, the median trials per minute of each checkout, their
+ranges over the repeats, and the ratio of this checkout's median to the other's.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def main() -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     rates: dict[tuple[str, str], list[float]] = {}
     for repeat in range(args.repeats):
-        for mode in modes:
-            for name, tree in trees.items():
+        for i, mode in enumerate(modes):
+            order = list(trees.items())
+            for name, tree in order if (repeat + i) % 2 == 0 else order[::-1]:
                 row = run_one(tree, mode, repeat, args)
                 rates.setdefault((mode, name), []).append(row["trials_per_minute"])
                 print(
