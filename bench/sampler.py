@@ -56,7 +56,7 @@ def main() -> int:
     )
     samplers = {
         "optuna": lambda: optuna.samplers.TPESampler(**sampler_args(spec)),
-        "sweep": lambda: build_sampler(spec.study),
+        "sweep": lambda: build_sampler(spec.study, spec.space),
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("memory", "sqlite"):
@@ -114,7 +114,7 @@ def compare_cdf(spec, n: int, repeats: int) -> int:
     study of ``n`` finished trials, each way from the same random state: sweep's TPE with
     Optuna's normal CDF and log-CDF, with SciPy's log-CDF only, and with both SciPy's (as
     sweep samples)."""
-    sampler = build_sampler(spec.study)
+    sampler = build_sampler(spec.study, spec.space)
     study = optuna.create_study(sampler=sampler, direction="maximize")
     run(study, spec, n)
     trial = study._storage.get_trial(study.ask()._trial_id)

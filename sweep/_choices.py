@@ -35,7 +35,7 @@ OPTIMIZERS: tuple[Optimizer, ...] = PACKABLE_OPTIMIZERS + SOLO_OPTIMIZERS
 Scheduler = Literal["none", "step", "cosine"]
 SCHEDULERS: tuple[Scheduler, ...] = get_args(Scheduler)
 
-Sampler = Literal["tpe", "random", "qmc"]
+Sampler = Literal["tpe", "random", "qmc", "gp", "cmaes", "grid"]
 SAMPLERS: tuple[Sampler, ...] = get_args(Sampler)
 
 Pruner = Literal["median", "percentile", "hyperband", "successive_halving", "none"]

@@ -29,7 +29,7 @@ from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_co
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
 from sweep.study import _optuna_internals as internals
-from sweep.study import counts, open_or_create
+from sweep.study import counts, grid_size, open_or_create
 
 log = logging.getLogger("sweep")
 
@@ -198,6 +198,16 @@ def run_study(
     data = load_data(spec.data)
     spec = _resolve_task(spec, data.task)
     objective = objective_for(data.task)
+    if spec.study.sampler == "grid" and spec.study.trials > grid_size(spec.space):
+        size = grid_size(spec.space)
+        log.warning(
+            "the grid has %d combinations; study %r runs %d trials, not %d",
+            size,
+            spec.name,
+            size,
+            spec.study.trials,
+        )
+        spec = dataclasses.replace(spec, study=dataclasses.replace(spec.study, trials=size))
     if spec.run.pack == "auto":
         per_device_slots = spec.run.per_device
         pack_size = min(

@@ -16,6 +16,7 @@ from sweep.config._space import (
     Fixed,
     SpaceSpec,
     dim_values,
+    grid_points,
     parse_space,
     space_to_toml,
 )
@@ -85,6 +86,8 @@ def _parse(table: dict[str, Any], source: str) -> StudySpec:
     if task is not None:
         space = _section("space", resolve_for_task, space, task)
         _check_direction(study, task)
+    if study.sampler == "grid":
+        _section("space", grid_points, space)  # every dimension must have grid points
     pinned = []
     raw_pinned = _table(table.get("pinned", {}), "pinned")
     for name, raw in raw_pinned.items():

@@ -268,3 +268,41 @@ def space_to_toml(space: SpaceSpec) -> dict[str, Any]:
     if space.widths is not None:
         out["widths"] = list(space.widths)
     return out
+
+
+def grid_points(space: SpaceSpec) -> dict[str, list[Any]]:
+    """The grid of a grid study: per searched parameter, as ``sample_config`` names it,
+    every value it may take (a list's values, an integer range's every ``step``). A
+    per-layer width is one parameter per layer of the deepest network.
+
+    Raises:
+        SpecValueError: a float range (it has no grid points), naming its key.
+    """
+    points: dict[str, list[Any]] = {}
+    for key, dim in space.dims().items():
+        if isinstance(dim, Fixed):
+            continue
+        if key == "width" and space.per_layer_width and space.widths is None:
+            depth = space.depth
+            deepest = (
+                max(_grid_values("depth", depth)) if not isinstance(depth, Fixed) else depth.value
+            )
+            for i in range(int(deepest)):  # type: ignore[arg-type]
+                points[f"width_{i}"] = _grid_values(key, dim)
+            continue
+        points[key] = _grid_values(key, dim)
+    return points
+
+
+def _grid_values(key: str, dim: Dim) -> list[Any]:
+    if isinstance(dim, Choice):
+        return list(dim.values)
+    if isinstance(dim, IntRange):
+        return list(range(dim.low, dim.high + 1, dim.step))
+    if isinstance(dim, FloatRange):
+        raise SpecValueError(
+            key,
+            "a grid study takes a list of values or an integer range; a float range has no "
+            f"grid points (give a list, e.g. {key} = [{dim.low}, {dim.high}])",
+        )
+    return [dim.value]

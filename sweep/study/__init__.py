@@ -11,7 +11,13 @@
 """
 
 from sweep.study._budget import budget_lock, counts
-from sweep.study._factory import build_pruner, build_sampler, judges_from_values
+from sweep.study._factory import (
+    SAMPLER_SUMMARIES,
+    build_pruner,
+    build_sampler,
+    grid_size,
+    judges_from_values,
+)
 from sweep.study._keys import (
     DATA_KEY,
     FINGERPRINT_KEY,
@@ -51,6 +57,8 @@ __all__ = [
     "budget_lock",
     "build_pruner",
     "build_sampler",
+    "grid_size",
+    "SAMPLER_SUMMARIES",
     "counts",
     "fail_orphans",
     "fail_stale",

@@ -2,13 +2,51 @@
 
 from __future__ import annotations
 
-import optuna
+from typing import Any
 
-from sweep.config import StudySection
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from sweep._choices import Sampler
+from sweep.config import SpaceSpec, StudySection, grid_points
 from sweep.study import _optuna_internals as internals
 
+# One line per sampler, as ``sweep samplers`` lists them.
+SAMPLER_SUMMARIES: dict[Sampler, str] = {
+    "tpe": "Optuna's TPE with the constant liar (the default): models good and bad trials",
+    "random": "every parameter drawn at random",
+    "qmc": "a scrambled Sobol sequence: even coverage of the space, no model",
+    "gp": "Optuna's Gaussian-process sampler; no liar: a pack's members are sampled as if alone",
+    "cmaes": "Optuna's CMA-ES on the numeric parameters, the others at random; no liar",
+    "grid": "every combination of the lists and integer ranges, each once",
+}
 
-def build_sampler(section: StudySection, *, offset: int = 0) -> optuna.samplers.BaseSampler:
+
+class GridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler without its stop: it calls ``Study.stop``, which only works
+    inside ``Study.optimize``; sweep's budget is capped at the grid's size instead."""
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Any,
+    ) -> None:
+        return None
+
+
+def grid_size(space: SpaceSpec) -> int:
+    """The number of combinations a grid study runs."""
+    size = 1
+    for values in grid_points(space).values():
+        size *= len(values)
+    return size
+
+
+def build_sampler(
+    section: StudySection, space: SpaceSpec, *, offset: int = 0
+) -> optuna.samplers.BaseSampler:
     """The study's sampler. ``offset`` (the trials already in the study) varies the seed on
     resume, so a rerun does not replay the first run's random start-up proposals."""
     seed = section.seed + offset * 7_919
@@ -16,6 +54,16 @@ def build_sampler(section: StudySection, *, offset: int = 0) -> optuna.samplers.
         return optuna.samplers.RandomSampler(seed=seed)
     if section.sampler == "qmc":
         return optuna.samplers.QMCSampler(seed=section.seed, scramble=True)
+    if section.sampler == "gp":
+        return optuna.samplers.GPSampler(
+            seed=seed, n_startup_trials=section.sampler_startup, warn_independent_sampling=False
+        )
+    if section.sampler == "cmaes":
+        return optuna.samplers.CmaEsSampler(
+            seed=seed, n_startup_trials=section.sampler_startup, warn_independent_sampling=False
+        )
+    if section.sampler == "grid":
+        return GridSampler(grid_points(space), seed=seed)
     # constant_liar: trials still running count as (bad) observations, so parallel
     # workers and packs do not all explore the same point. sweep's TPE draws what Optuna's
     # does, keeping what it works out from each finished trial (see _optuna_internals).

@@ -81,7 +81,7 @@ def open_or_create(
         storage=storage,
         study_name=spec.name,
         direction=objective.direction,  # type: ignore[arg-type]
-        sampler=build_sampler(spec.study, offset=existing),
+        sampler=build_sampler(spec.study, spec.space, offset=existing),
         pruner=build_pruner(spec.study, spec.train.epochs),
         load_if_exists=True,
     )

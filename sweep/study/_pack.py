@@ -85,6 +85,9 @@ class PackView(StudyView):
             # and TPE would parse it back for every trial at every later sample.
             return
         self.system.setdefault(trial_id, {})[key] = value
+        held = self.by_id.get(trial_id)
+        if held is not None:  # later members see it (the grid sampler's grid_id)
+            held.system_attrs[key] = value
 
     # -- the pack -------------------------------------------------------------------------------
     def ask(self, k: int, asked: list[int], new: int | None = None) -> None:

@@ -119,7 +119,7 @@ BAD = [
     (
         "[study]\nname='x'\nsampler='bayes'\n[data]\nsource='moons'\n",
         "study.sampler",
-        "valid: tpe, random, qmc",
+        "valid: tpe, random, qmc, gp, cmaes, grid",
     ),
     (
         "[study]\nname='x'\npruner='wise'\n[data]\nsource='moons'\n",
