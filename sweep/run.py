@@ -29,7 +29,7 @@ from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_co
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
 from sweep.study import _optuna_internals as internals
-from sweep.study import counts, grid_size, open_or_create
+from sweep.study import budget_lock, counts, enqueue_known, grid_size, open_or_create
 
 log = logging.getLogger("sweep")
 
@@ -228,6 +228,11 @@ def run_study(
 
     rdb = open_storage(storage, create=True, heartbeat=spec.run.heartbeat)
     study = open_or_create(spec, rdb, data.summary())
+    if spec.enqueue and pinned is None:
+        with budget_lock(rdb, spec.name):
+            queued = enqueue_known(study, spec.enqueue)
+        if queued:
+            log.info("queued %d configurations of the study file's [[enqueue]]", queued)
     keeper = (
         ModelKeeper(study, artifact_dir(storage), spec.study.keep_models, objective, data)
         if spec.study.keep_models > 0

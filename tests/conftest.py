@@ -81,6 +81,17 @@ def run_cli(
     )
 
 
+def assert_one_line_error(out: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """``out`` is a bad-input exit: code 2, one ``error:`` line holding each of ``needles``,
+    no traceback."""
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    err = out.stderr.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    assert "Traceback" not in out.stderr + out.stdout
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
 def _server_or_skip(kind: str, probe) -> None:
     try:
         probe()

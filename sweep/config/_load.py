@@ -15,6 +15,7 @@ from sweep.config._space import (
     DIMENSIONS,
     Fixed,
     SpaceSpec,
+    check_known,
     dim_values,
     grid_points,
     parse_space,
@@ -28,7 +29,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_SECTIONS = ("study", "data", "train", "space", "run", "pinned")
+_SECTIONS = ("study", "data", "train", "space", "run", "pinned", "enqueue")
 
 # [data] belongs to sweep.data (its sources, their options, DataSpec). It is
 # imported where a spec is parsed or written, not with this module, so that
@@ -96,7 +97,19 @@ def _parse(table: dict[str, Any], source: str) -> StudySpec:
         if task is not None:
             pinned_space = _section(section, resolve_for_task, pinned_space, task)
         pinned.append(Pinned(name, pinned_space))
-    return StudySpec(study, data, train, space, run, tuple(pinned), task, source)
+    enqueue = _enqueue(table.get("enqueue", []), space)
+    return StudySpec(study, data, train, space, run, tuple(pinned), task, source, enqueue)
+
+
+def _enqueue(raw: Any, space: SpaceSpec) -> tuple[dict[str, Any], ...]:
+    """The ``[[enqueue]]`` tables: configurations tried first, checked against the space."""
+    if not isinstance(raw, list):
+        raise SpecValueError("enqueue", "expected [[enqueue]] tables (a list of tables)")
+    out = []
+    for i, params in enumerate(raw):
+        where = f"enqueue[{i}]"
+        out.append(_section(where, check_known, space, _table(params, where)))
+    return tuple(out)
 
 
 def _section(section: str, fn: Any, *args: Any) -> Any:
@@ -174,6 +187,8 @@ def spec_to_table(spec: StudySpec) -> dict[str, Any]:
     }
     if spec.pinned:
         out["pinned"] = {p.name: space_to_toml(p.space) for p in spec.pinned}
+    if spec.enqueue:
+        out["enqueue"] = [dict(params) for params in spec.enqueue]
     return out
 
 

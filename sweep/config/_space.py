@@ -278,20 +278,67 @@ def grid_points(space: SpaceSpec) -> dict[str, list[Any]]:
     Raises:
         SpecValueError: a float range (it has no grid points), naming its key.
     """
-    points: dict[str, list[Any]] = {}
+    return {name: _grid_values(name, dim) for name, dim in searched(space).items()}
+
+
+def searched(space: SpaceSpec) -> dict[str, Dim]:
+    """The parameters a trial of ``space`` may suggest, as ``sample_config`` names them, and
+    their dimensions: every dimension that is not fixed, a per-layer width as one parameter
+    per layer of the deepest network."""
+    out: dict[str, Dim] = {}
     for key, dim in space.dims().items():
-        if isinstance(dim, Fixed):
+        if isinstance(dim, Fixed) or (key == "width" and space.widths is not None):
             continue
-        if key == "width" and space.per_layer_width and space.widths is None:
-            depth = space.depth
-            deepest = (
-                max(_grid_values("depth", depth)) if not isinstance(depth, Fixed) else depth.value
-            )
-            for i in range(int(deepest)):  # type: ignore[arg-type]
-                points[f"width_{i}"] = _grid_values(key, dim)
+        if key == "width" and space.per_layer_width:
+            for i in range(max(int(d) for d in _grid_values("depth", space.depth))):
+                out[f"width_{i}"] = dim
             continue
-        points[key] = _grid_values(key, dim)
-    return points
+        out[key] = dim
+    return out
+
+
+def check_known(space: SpaceSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` (a full or partial configuration) if each key is a searched parameter of
+    ``space`` and each value lies in its dimension.
+
+    Raises:
+        SpecValueError: naming the key and the valid keys or the dimension's range.
+    """
+    dims = searched(space)
+    for key, value in params.items():
+        dim = dims.get(key)
+        if dim is None:
+            raise SpecValueError(key, "not a searched dimension of [space]", list(dims))
+        if not _within(dim, value):
+            raise SpecValueError(key, f"{value!r} is outside the space's {_describe(dim)}")
+    return dict(params)
+
+
+def _within(dim: Dim, value: Any) -> bool:
+    if isinstance(dim, Choice):
+        return any(type(v) is type(value) and v == value for v in dim.values)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(dim, IntRange):
+        return (
+            number
+            and float(value).is_integer()
+            and dim.low <= value <= dim.high
+            and (int(value) - dim.low) % dim.step == 0
+        )
+    if isinstance(dim, FloatRange):
+        return number and dim.low <= value <= dim.high
+    return False
+
+
+def _describe(dim: Dim) -> str:
+    if isinstance(dim, Choice):
+        return "choices " + ", ".join(map(repr, dim.values))
+    if isinstance(dim, IntRange):
+        step = f" in steps of {dim.step}" if dim.step != 1 else ""
+        return f"integer range {dim.low}..{dim.high}{step}"
+    if isinstance(dim, FloatRange):
+        return f"range {dim.low}..{dim.high}"
+    return "fixed value"
 
 
 def _grid_values(key: str, dim: Dim) -> list[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sweep._choices import Pruner, Sampler
 from sweep.config._space import SpaceSpec
@@ -102,6 +102,8 @@ class StudySpec:
         pinned: Named fixed configurations a user can run instead of searching.
         task: The data's task when known without loading them (None for a user's table).
         path: Where the spec came from, for error messages.
+        enqueue: Configurations (full or partial) tried before the sampler's own, once per
+            study; the dimensions they leave out are sampled.
     """
 
     study: StudySection
@@ -112,6 +114,7 @@ class StudySpec:
     pinned: tuple[Pinned, ...] = ()
     task: str | None = None
     path: str = "<spec>"
+    enqueue: tuple[dict[str, Any], ...] = ()
 
     @property
     def name(self) -> str:

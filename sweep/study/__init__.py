@@ -28,7 +28,14 @@ from sweep.study._keys import (
     RETRIES_KEY,
     SPEC_KEY,
 )
-from sweep.study._open import load_study, objective_of, open_or_create, spec_of, study_names
+from sweep.study._open import (
+    enqueue_known,
+    load_study,
+    objective_of,
+    open_or_create,
+    spec_of,
+    study_names,
+)
 from sweep.study._pack import PackStart, PackView, start_pack
 from sweep.study._records import TrialEnd, finish_trials, start_trials, write_intermediate
 from sweep.study._recovery import (
@@ -68,6 +75,7 @@ __all__ = [
     "load_study",
     "objective_of",
     "open_or_create",
+    "enqueue_known",
     "owner_record",
     "read_once",
     "recover_abandoned",

@@ -17,5 +17,6 @@ OBJECTIVE_KEY = "sweep.objective"
 MODELS_KEY = "sweep.models"  # trial number -> artifact id of the kept weights
 OWNER_KEY = "sweep.owner"  # system attr: which coordinator runs the trial
 RETRIES_KEY = "sweep.retries"  # system attr: how often this trial's parameters were retried
+ENQUEUED_KEY = "sweep.enqueued"  # the study file's [[enqueue]] configurations queued so far
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -11,7 +13,7 @@ from sweep.config import StudySpec, fingerprint, parse_spec, resolve_for_task, s
 from sweep.errors import ConfigError, StudyNotFoundError
 from sweep.metrics import Objective, objective_for
 from sweep.study._factory import build_pruner, build_sampler
-from sweep.study._keys import DATA_KEY, FINGERPRINT_KEY, OBJECTIVE_KEY, SPEC_KEY
+from sweep.study._keys import DATA_KEY, ENQUEUED_KEY, FINGERPRINT_KEY, OBJECTIVE_KEY, SPEC_KEY
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
@@ -107,3 +109,17 @@ def open_or_create(
             "settings (its trials would not compare); rename the study or restore the settings",
         )
     return study
+
+
+def enqueue_known(study: optuna.Study, configs: Sequence[dict[str, Any]]) -> int:
+    """Queue the configurations (a study file's ``[[enqueue]]`` tables) this study has not
+    queued before, in order, ahead of the sampler's own trials; the parameters a
+    configuration leaves out are sampled. Returns how many were queued now. The caller
+    holds the budget lock, so two machines starting together queue each once."""
+    done = list(study.user_attrs.get(ENQUEUED_KEY, []))
+    new = [c for c in configs if json.dumps(c, sort_keys=True) not in done]
+    for config in new:
+        study.enqueue_trial(dict(config))
+    if new:
+        study.set_user_attr(ENQUEUED_KEY, done + [json.dumps(c, sort_keys=True) for c in new])
+    return len(new)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli, write_study
+from tests.conftest import assert_one_line_error, run_cli, write_study
 
 
 @pytest.fixture(scope="module")
@@ -75,15 +75,6 @@ def test_report_best_and_studies(finished: Path) -> None:
     assert out.returncode == 0 and "small" in out.stdout
 
 
-def _assert_one_line_error(out, *needles: str) -> None:
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    err = out.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
-    assert "Traceback" not in out.stderr + out.stdout
-    for needle in needles:
-        assert needle in err, (needle, err)
-
-
 BAD_RUNS = [
     ("missing.toml", None, ["missing.toml", "no such study file"]),
     ("broken.toml", "[study\nname='x'", ["broken.toml", "malformed TOML"]),
@@ -117,7 +108,7 @@ def test_bad_study_files_exit_2_with_one_line_and_write_nothing(
     if text is not None:
         (tmp_path / name).write_text(text)
     out = run_cli("run", name, cwd=tmp_path)
-    _assert_one_line_error(out, *needles)
+    assert_one_line_error(out, *needles)
     assert not (tmp_path / "sweeps.db").exists()
 
 
@@ -130,24 +121,24 @@ def test_unreachable_storage_hides_the_password(tmp_path: Path) -> None:
         "postgresql://alice:s3cr3tpw@127.0.0.1:1/none",
         cwd=tmp_path,
     )
-    _assert_one_line_error(out, "storage", "alice:***@127.0.0.1:1")
+    assert_one_line_error(out, "storage", "alice:***@127.0.0.1:1")
     assert "s3cr3tpw" not in out.stderr + out.stdout
 
 
 def test_unknown_study_and_missing_database(finished: Path, tmp_path: Path) -> None:
     out = run_cli("report", "nosuch", cwd=finished)
-    _assert_one_line_error(out, "study 'nosuch' not found", "valid: small")
+    assert_one_line_error(out, "study 'nosuch' not found", "valid: small")
     out = run_cli("best", "small", "--storage", "elsewhere.db", cwd=tmp_path)
-    _assert_one_line_error(out, "no database at elsewhere.db")
+    assert_one_line_error(out, "no database at elsewhere.db")
     assert not (tmp_path / "elsewhere.db").exists()
 
 
 def test_bad_flags_are_one_line_errors(tmp_path: Path) -> None:
     write_study(tmp_path)
     out = run_cli("run", "small.toml", "--trials", "0", cwd=tmp_path)
-    _assert_one_line_error(out, "--trials", "at least 1")
+    assert_one_line_error(out, "--trials", "at least 1")
     out = run_cli("run", "small.toml", "--devices", "cuda:7", cwd=tmp_path)
-    _assert_one_line_error(out, "device 'cuda:7' is not available", "valid: auto, cpu")
+    assert_one_line_error(out, "device 'cuda:7' is not available", "valid: auto, cpu")
     assert not (tmp_path / "sweeps.db").exists()
 
 

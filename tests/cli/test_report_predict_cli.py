@@ -12,7 +12,7 @@ import pytest
 
 import sweep
 from sweep.report import PLOTS, read_trials_csv
-from tests.conftest import run_cli, write_study
+from tests.conftest import assert_one_line_error, run_cli, write_study
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +30,6 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = pd.DataFrame({"id": ["a", "b", "c"], "x1": [0.5, -0.5, 0.0], "x0": [0.0, 1.0, 2.0]})
     rows.to_csv(work / "rows.csv", index=False)
     return work
-
-
-def _one_line_error(out, *needles: str) -> None:
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    err = out.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
-    assert "Traceback" not in out.stderr + out.stdout
-    for needle in needles:
-        assert needle in err, (needle, err)
 
 
 def test_report_writes_html_png_csv_and_shows_effects(work: Path) -> None:
@@ -137,7 +128,7 @@ def test_bad_prediction_input_is_one_line(
     out = run_cli(
         "predict", "small", "--input", f"{name}.csv", "--output", "o.csv", *flags, cwd=work
     )
-    _one_line_error(out, *needles)
+    assert_one_line_error(out, *needles)
     assert not (work / "o.csv").exists()
 
 
@@ -158,7 +149,7 @@ BAD_COMMANDS = [
     ("args", "needles"), BAD_COMMANDS, ids=[" ".join(a) for a, _ in BAD_COMMANDS]
 )
 def test_bad_commands_are_one_line(work: Path, args: list[str], needles: list[str]) -> None:
-    _one_line_error(run_cli(*args, cwd=work), *needles)
+    assert_one_line_error(run_cli(*args, cwd=work), *needles)
 
 
 UNWRITABLE = [
@@ -183,7 +174,7 @@ def test_an_output_path_under_a_file_fails_first_in_one_line(
     (work / "afile").write_text("")
     before = sorted(p.name for p in work.iterdir())
     out = run_cli(*args, cwd=work)
-    _one_line_error(out, f"error: {flag}: cannot write: afile is a file")
+    assert_one_line_error(out, f"error: {flag}: cannot write: afile is a file")
     assert out.stdout == ""  # checked before the table is printed or a trial runs
     assert sorted(p.name for p in work.iterdir()) == before
     assert len(sweep.open_study("small", f"sqlite:///{work / 'sweeps.db'}").trials()) == 5
@@ -192,14 +183,16 @@ def test_an_output_path_under_a_file_fails_first_in_one_line(
 def test_an_output_path_that_is_a_directory_fails_in_one_line(work: Path) -> None:
     (work / "adir").mkdir(exist_ok=True)
     out = run_cli("report", "small", "--csv", "adir", cwd=work)
-    _one_line_error(out, "error: --csv adir: cannot write: adir is a directory")
+    assert_one_line_error(out, "error: --csv adir: cannot write: adir is a directory")
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
 def test_an_output_path_in_a_read_only_folder_fails_in_one_line(work: Path) -> None:
     # /proc/self is read-only even for root, who may write in any chmod 555 folder.
     out = run_cli("report", "small", "--csv", "/proc/self/x.csv", cwd=work)
-    _one_line_error(out, "error: --csv /proc/self/x.csv: cannot write: /proc/self is not writable")
+    assert_one_line_error(
+        out, "error: --csv /proc/self/x.csv: cannot write: /proc/self is not writable"
+    )
     assert out.stdout == ""
 
 
@@ -212,7 +205,7 @@ def test_an_output_path_in_a_chmod_555_folder_fails_in_one_line(work: Path) -> N
         out = run_cli("report", "small", "--html", "locked/r.html", cwd=work)
     finally:
         locked.chmod(0o755)
-    _one_line_error(out, "error: --html locked/r.html: cannot write: locked is not writable")
+    assert_one_line_error(out, "error: --html locked/r.html: cannot write: locked is not writable")
     assert list(locked.iterdir()) == []
 
 

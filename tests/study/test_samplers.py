@@ -11,7 +11,7 @@ import pytest
 import sweep
 from sweep.config import load_spec
 from sweep.study import build_sampler, grid_size
-from tests.conftest import SMALL_STUDY, run_cli
+from tests.conftest import SMALL_STUDY, assert_one_line_error, run_cli
 
 GRID_SPACE = """
 [space]
@@ -75,10 +75,7 @@ def test_a_grid_study_runs_every_combination_once(tmp_path: Path, pack, caplog) 
 def test_a_float_range_in_a_grid_study_is_one_line(tmp_path: Path) -> None:
     path = study_file(tmp_path, "grid", 4)  # lr is a float range
     out = run_cli("run", path.name, cwd=tmp_path)
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    err = out.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
-    assert "grid.toml" in err and "space.lr" in err and "float range" in err, err
+    assert_one_line_error(out, "grid.toml", "space.lr", "float range")
     assert not (tmp_path / "sweeps.db").exists()
 
 
