@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,6 +14,7 @@ from sweep.ahead import Proposer
 from sweep.checkpoint import ModelKeeper
 from sweep.config import StudySpec, resolve_for_task
 from sweep.config._choices import LOSSES_FOR_TASK
+from sweep.config._spec import parse_duration
 from sweep.data import load_data
 from sweep.dispatch import (
     Ahead,
@@ -23,13 +26,23 @@ from sweep.dispatch import (
     plan_slots,
     resolve_devices,
 )
-from sweep.errors import ConfigError, SpecValueError
-from sweep.metrics import objective_for
+from sweep.errors import ConfigError, SpecValueError, TooManyFailures
+from sweep.metrics import Objective, objective_for
 from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_config
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
+from sweep.study import (
+    StopRule,
+    budget_lock,
+    clear_stop,
+    counts,
+    enqueue_known,
+    grid_size,
+    open_or_create,
+    record_run_end,
+    recorded_stop,
+)
 from sweep.study import _optuna_internals as internals
-from sweep.study import budget_lock, counts, enqueue_known, grid_size, open_or_create
 
 log = logging.getLogger("sweep")
 
@@ -58,6 +71,10 @@ class RunSummary:
     coordinator_seconds: float  # sampler, storage and dispatch work (overlaps training on workers)
     sampler_seconds: float  # of which: asking the sampler (and waiting for the proposer)
     ahead_seconds: float = 0.0  # sampling done meanwhile in the proposer process (sweep.ahead)
+    # Why the run ended: "budget met", "time limit", "target reached" or "plateau" (a study
+    # stopped before says so too, and runs nothing); what decided it, in words.
+    stopped: str = "budget met"
+    stop_detail: str = ""
 
 
 def with_overrides(
@@ -69,6 +86,8 @@ def with_overrides(
     per_device: int | None = None,
     pack: int | str | None = None,
     pinned: str | None = None,
+    timeout: float | str | None = None,
+    target: float | None = None,
 ) -> StudySpec:
     """The spec with command-line overrides applied and validated.
 
@@ -87,6 +106,10 @@ def with_overrides(
             run = dataclasses.replace(run, per_device=per_device)
         if pack is not None:
             run = dataclasses.replace(run, pack=_pack_value(pack))
+        if timeout is not None:
+            study = dataclasses.replace(study, timeout=parse_duration(timeout))
+        if target is not None:
+            study = dataclasses.replace(study, target=float(target))
     except SpecValueError as e:
         raise ConfigError(f"--{e.key.replace('_', '-')}", "", e.message) from None
     spec = dataclasses.replace(spec, study=study, run=run)
@@ -132,6 +155,24 @@ def _resolve_task(spec: StudySpec, task: str) -> StudySpec:
     return dataclasses.replace(spec, space=space, pinned=pinned, task=task)
 
 
+def _check_target(spec: StudySpec, objective: Objective, flag: bool) -> None:
+    """A target the study's metric can reach: an accuracy in [0, 1], an MSE from 0.
+
+    Raises:
+        ConfigError: at ``--target`` (``flag``) or the file's ``study.target``.
+    """
+    target = spec.study.target
+    if target is None or objective.name not in ("accuracy", "mse"):
+        return
+    high = 1.0 if objective.name == "accuracy" else math.inf
+    if not 0.0 <= target <= high:
+        reach = "lies in [0, 1]" if objective.name == "accuracy" else "is at least 0"
+        where = ("--target", "") if flag else (spec.path, "study.target")
+        raise ConfigError(
+            *where, f"{target:g} cannot be reached: the validation {objective.name} {reach}"
+        )
+
+
 def _display(mode: DisplayMode, board: Board) -> Display:
     if mode == "none":
         return Display(board)
@@ -152,6 +193,9 @@ def run_study(
     pinned: str | None = None,
     display: DisplayMode = "auto",
     sample_ahead: bool = False,
+    timeout: float | str | None = None,
+    target: float | None = None,
+    go_on: bool = False,
 ) -> RunSummary:
     """Run (or resume) a study until it has its budget of finished trials.
 
@@ -175,6 +219,13 @@ def run_study(
             while the current one trains (``sweep.ahead``), which on the CPU takes one
             of the training's cores. Pays where sampling is a large part of the time:
             many short trials, or a GPU that trains faster than TPE samples.
+        timeout: Seconds (or ``90s``, ``30m``, ``2h``) this run may take (override of
+            ``study.timeout``): after it no trial starts, and running ones stop at their
+            next epoch, failed as ``stopped: time limit`` and queued again for a rerun.
+        target: Override of ``study.target``: the study stops once a complete trial
+            reaches this value (its running trials stop as at a time limit).
+        go_on: Run a study that stopped at its target or plateau anyway (``--continue``):
+            the stop is forgotten, and this run stops at neither.
 
     Returns:
         A RunSummary.
@@ -192,12 +243,16 @@ def run_study(
         per_device=per_device,
         pack=pack,
         pinned=pinned,
+        timeout=timeout,
+        target=target,
     )
+    deadline = None if spec.study.timeout is None else time.monotonic() + spec.study.timeout
     device_names = resolve_devices(spec.run.devices)
     plans = plan_slots(device_names, spec.run.per_device)
     data = load_data(spec.data)
     spec = _resolve_task(spec, data.task)
     objective = objective_for(data.task)
+    _check_target(spec, objective, flag=target is not None)
     if spec.study.sampler == "grid" and spec.study.trials > grid_size(spec.space):
         size = grid_size(spec.space)
         log.warning(
@@ -228,7 +283,25 @@ def run_study(
 
     rdb = open_storage(storage, create=True, heartbeat=spec.run.heartbeat)
     study = open_or_create(spec, rdb, data.summary())
-    if spec.enqueue and pinned is None:
+    rule = (
+        None
+        if pinned is not None
+        else StopRule(
+            maximize=objective.direction == "maximize",
+            target=spec.study.target,
+            patience=spec.study.patience,
+            min_delta=spec.study.min_delta,
+        )
+    )
+    if go_on and rule is not None:
+        clear_stop(study)
+        rule = None
+        log.info("study %r goes on; this run stops at neither target nor plateau", spec.name)
+    earlier = recorded_stop(study) if rule is not None else None
+    if earlier is not None and rule is not None and earlier.settings != rule.settings():
+        clear_stop(study)  # a changed target or patience: the question is a new one
+        earlier = None
+    if spec.enqueue and pinned is None and earlier is None:
         with budget_lock(rdb, spec.name):
             queued = enqueue_known(study, spec.enqueue)
         if queued:
@@ -255,7 +328,7 @@ def run_study(
             )
     stats: Any = None
     finished, _running = counts(study)
-    if finished < spec.study.trials:
+    if finished < spec.study.trials and earlier is None:
         board.slots = {p.name: "starting" for p in plans}
         ahead = _proposer(spec, storage, study, plans, sample_ahead and pinned is None)
         if ahead is not None and plans[0].device == "cpu":  # a core for the proposer
@@ -273,8 +346,17 @@ def run_study(
                 keeper=keeper,
                 heartbeat=spec.run.heartbeat,
                 source=None if ahead is None else Ahead(study, ahead, pack_size),
+                deadline=deadline,
+                rule=rule,
             )
-            stats = coordinator.run()
+            try:
+                stats = coordinator.run()
+            except (KeyboardInterrupt, TooManyFailures) as e:
+                why = "Ctrl-C" if isinstance(e, KeyboardInterrupt) else "too many failures"
+                s = coordinator.stats
+                record_run_end(study, why, s.complete + s.pruned + s.failed)
+                raise
+            record_run_end(study, stats.stopped, stats.complete + stats.pruned + stats.failed)
         finally:
             if ahead is not None:
                 ahead.stop()
@@ -303,6 +385,14 @@ def run_study(
         coordinator_seconds=stats.coordinator_seconds if stats else 0.0,
         sampler_seconds=stats.sampler_seconds if stats else 0.0,
         ahead_seconds=stats.ahead_seconds if stats else 0.0,
+        stopped=earlier.reason if earlier else stats.stopped if stats else "budget met",
+        stop_detail=(
+            f"{earlier.detail}; recorded {earlier.at}"
+            if earlier
+            else stats.stop_detail
+            if stats
+            else ""
+        ),
     )
 
 

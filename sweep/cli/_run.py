@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from sweep.cli._main import add_storage
+
+STUDY_STOPS = ("target reached", "plateau")  # stops that belong to the study, not the run
 
 
 def _positive(text: str) -> int:
@@ -34,6 +38,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_positive,
         metavar="N",
         help="budget: total finished trials (not an increment)",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="DURATION",
+        help="time limit of this run: seconds, or 90s, 30m, 2h (running trials stop, queued again)",
+    )
+    p.add_argument(
+        "--target",
+        type=float,
+        metavar="VALUE",
+        help="stop the study once a complete trial reaches VALUE (override of study.target)",
+    )
+    p.add_argument(
+        "--continue",
+        dest="go_on",
+        action="store_true",
+        help="run a study that stopped at its target or plateau anyway",
     )
     add_storage(p)
     p.add_argument("--seed", type=int, metavar="S", help="the sampler's seed (trial k uses S + k)")
@@ -70,21 +91,38 @@ def run(args: argparse.Namespace) -> int:
     from sweep.report import print_ranked, wide_console, write_csv
     from sweep.run import run_study
 
-    summary = run_study(
-        spec,
-        storage=args.storage,
-        n_trials=args.trials,
-        seed=args.seed,
-        devices=args.devices,
-        per_device=args.per_device,
-        pack=args.pack,
-        pinned=args.pinned,
-        display="none" if args.quiet else "auto",
-        sample_ahead=args.sample_ahead,
-    )
+    try:
+        summary = run_study(
+            spec,
+            storage=args.storage,
+            n_trials=args.trials,
+            seed=args.seed,
+            devices=args.devices,
+            per_device=args.per_device,
+            pack=args.pack,
+            pinned=args.pinned,
+            display="none" if args.quiet else "auto",
+            sample_ahead=args.sample_ahead,
+            timeout=args.timeout,
+            target=args.target,
+            go_on=args.go_on,
+        )
+    except KeyboardInterrupt:
+        if os.environ.get("SWEEP_DEBUG"):
+            raise
+        print(
+            "stopped: Ctrl-C; the trials it stopped are queued again for the next run",
+            file=sys.stderr,
+        )
+        return 130
     console = wide_console()
     ran = summary.complete + summary.pruned + summary.failed
-    if ran == 0:
+    if ran == 0 and summary.stopped in STUDY_STOPS:
+        console.print(
+            f"study {summary.study} stopped ({summary.stopped}: {summary.stop_detail}); "
+            "nothing to run (--continue goes on, as does a changed target or patience)"
+        )
+    elif ran == 0:
         console.print(
             f"study {summary.study}: budget of {summary.budget} finished trials already met "
             f"({summary.finished} in {summary.storage}); nothing to run"
@@ -96,6 +134,17 @@ def run(args: argparse.Namespace) -> int:
             f"{s.failed} failed) in {s.wall_seconds:.1f} s on {', '.join(s.slots)} "
             f"(pack {s.pack}); {s.finished}/{s.budget} finished in {s.storage}"
         )
+        if s.stopped == "time limit":
+            limit = args.timeout if args.timeout is not None else f"{spec.study.timeout:g} s"
+            console.print(
+                f"stopped: time limit ({limit}); the trials it stopped are queued again "
+                "for the next run"
+            )
+        elif s.stopped in STUDY_STOPS:
+            console.print(
+                f"stopped: {s.stopped} ({s.stop_detail}); later runs of the study do "
+                "nothing unless given --continue or a changed target or patience"
+            )
     if summary.recovered:
         console.print(
             f"re-queued trials of an earlier run that ended early: {list(summary.recovered)}"

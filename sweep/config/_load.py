@@ -21,7 +21,14 @@ from sweep.config._space import (
     parse_space,
     space_to_toml,
 )
-from sweep.config._spec import Pinned, RunSpec, StudySection, StudySpec, TrainSpec
+from sweep.config._spec import (
+    Pinned,
+    RunSpec,
+    StudySection,
+    StudySpec,
+    TrainSpec,
+    parse_duration,
+)
 from sweep.errors import ConfigError, SpecValueError
 
 if sys.version_info >= (3, 11):
@@ -78,7 +85,13 @@ def _parse(table: dict[str, Any], source: str) -> StudySpec:
             raise SpecValueError(key, "missing section")
     from sweep.data import SOURCES, parse_data
 
-    study = build(StudySection, table["study"], "study")
+    raw_study = _table(table["study"], "study")
+    if "timeout" in raw_study:  # a duration such as "30m" or seconds
+        raw_study = {
+            **raw_study,
+            "timeout": _section("study", parse_duration, raw_study["timeout"]),
+        }
+    study = build(StudySection, raw_study, "study")
     data = parse_data(table["data"])
     train = build(TrainSpec, table.get("train", {}), "train")
     run = build(RunSpec, table.get("run", {}), "run")
@@ -179,7 +192,7 @@ def spec_to_table(spec: StudySpec) -> dict[str, Any]:
     from sweep.data import data_to_table
 
     out: dict[str, Any] = {
-        "study": to_table(spec.study),
+        "study": {k: v for k, v in to_table(spec.study).items() if v is not None},
         "data": data_to_table(spec.data),
         "train": to_table(spec.train),
         "space": space_to_toml(spec.space),

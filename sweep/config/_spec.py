@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -14,6 +15,26 @@ if TYPE_CHECKING:
     from sweep.data import DataSpec
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*$")
+_UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(raw: Any) -> float:
+    """Seconds from a number of seconds or a string such as ``90s``, ``30m``, ``2h``.
+
+    Raises:
+        SpecValueError: at ``timeout``: not such a duration, or not above zero.
+    """
+    seconds: float | None = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        seconds = float(raw)
+    elif isinstance(raw, str) and (match := _DURATION.match(raw)):
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds is None or not seconds > 0:
+        raise SpecValueError(
+            "timeout", f"{raw!r} is not a duration above zero; give seconds or 90s, 30m, 2h"
+        )
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -31,6 +52,10 @@ class StudySection:
     percentile: float = 25.0  # pruner "percentile": keep trials in the top this-many percent
     seed: int = 0  # sampler seed; trial k's weights and batch order use seed + k
     keep_models: int = 3  # save the weights of this many best trials
+    timeout: float | None = None  # seconds a `sweep run` may take; None: no limit
+    target: float | None = None  # the study stops once a complete trial reaches this value
+    patience: int | None = None  # ...or after this many finished trials without improving
+    min_delta: float = 0.0  # what improving means for `patience`: by more than this
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -44,6 +69,14 @@ class StudySection:
             raise SpecValueError("trials", f"must be at least 1, got {self.trials}")
         if not 0 < self.percentile < 100:
             raise SpecValueError("percentile", f"must be in (0, 100), got {self.percentile}")
+        if self.timeout is not None:
+            parse_duration(self.timeout)  # above zero
+        if self.target is not None and not math.isfinite(self.target):
+            raise SpecValueError("target", f"must be a finite number, got {self.target}")
+        if self.patience is not None and self.patience < 1:
+            raise SpecValueError("patience", f"must be at least 1, got {self.patience}")
+        if not self.min_delta >= 0:
+            raise SpecValueError("min_delta", f"must be at least 0, got {self.min_delta}")
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,17 @@ from sweep.errors import TooManyFailures
 from sweep.progress import Display, describe_config
 from sweep.space import trial_seed
 from sweep.study import (
+    FINISHED,
+    Stop,
+    StopRule,
     TrialEnd,
     budget_lock,
     counts,
     fail_orphans,
     fail_stale,
     fail_trial,
+    record_stop,
+    recorded_stop,
     recover_abandoned,
 )
 from sweep.study import _optuna_internals as internals
@@ -65,6 +70,10 @@ class RunStats:
     coordinator_seconds: float = 0.0  # sampler, storage and dispatch work of the coordinator
     sampler_seconds: float = 0.0  # of which: asking the sampler for trials and their parameters
     ahead_seconds: float = 0.0  # sampling done ahead in the proposer process, meanwhile
+    # Why the run ended: "budget met", "time limit", "target reached" or "plateau"
+    # (Ctrl-C and too many failures raise), and what decided it.
+    stopped: str = "budget met"
+    stop_detail: str = ""
 
 
 class Coordinator:
@@ -83,6 +92,8 @@ class Coordinator:
         keeper: ModelKeeper | None,
         heartbeat: float,
         source: TrialSource | None = None,
+        deadline: float | None = None,
+        rule: StopRule | None = None,
     ) -> None:
         if spec.task is None:
             raise ValueError("the coordinator needs a spec whose task is resolved")
@@ -104,6 +115,10 @@ class Coordinator:
         self.running: dict[int, Running] = {}
         self.stats = RunStats()
         self.source = source or InTurn(study)
+        self.deadline = deadline  # time.monotonic() after which no trial starts or goes on
+        self.rule = rule if rule is not None and rule.active else None
+        self._stop: Stop | None = None  # the study's stop, decided here or elsewhere
+        self._looked = time.monotonic()  # when the study was last read for a stop
         self._heartbeat = Heartbeat(self.storage, heartbeat)
         self.judge = Judge(study, self.storage, heartbeat)
         self.recorder = Recorder(
@@ -124,6 +139,12 @@ class Coordinator:
             + fail_stale(self.study, retries)
             + fail_orphans(self.study, self.heartbeat_interval)
         )
+        if self.rule is not None and (
+            stop := self.rule.reset(self.study.get_trials(deepcopy=False))
+        ):
+            self._halt(stop)  # the trials there already call for it
+            self.stats.wall_seconds = time.perf_counter() - start
+            return self.stats
         self._heartbeat.start()
         last_stale = time.monotonic()
         self.display.begin()
@@ -135,13 +156,13 @@ class Coordinator:
                     self.stats.recovered += fail_orphans(self.study, self.heartbeat_interval)
                     last_stale = time.monotonic()
                 for slot in self.slots:
-                    if slot.job is None and not self._fill(slot):
+                    if slot.job is None and (self._stopping() or not self._fill(slot)):
                         break
                 busy = [s for s in self.slots if s.job is not None]
                 self.stats.coordinator_seconds += time.perf_counter() - t0
                 if not busy:
                     finished, running = counts(self.study)
-                    if finished >= self.budget or running == 0:
+                    if finished >= self.budget or running == 0 or self._stopping():
                         break
                     # Other machines still run the last trials; if one of them dies,
                     # its trials come back (stale) and this coordinator runs them.
@@ -165,6 +186,38 @@ class Coordinator:
             self.stats.wall_seconds = time.perf_counter() - start
         return self.stats
 
+    def _stopping(self) -> str | None:
+        """Why no trial may start or go on now, or None: the run's time limit has passed,
+        or the study has stopped (here, or as another coordinator recorded on it, read
+        twice per heartbeat interval)."""
+        now = time.monotonic()
+        if self._stop is None and now - self._looked > self.heartbeat_interval / 2:
+            self._looked = now
+            stop = recorded_stop(self.study)
+            if stop is None and self.rule is not None and self.rule.patience is not None:
+                # Other machines' trials count toward the plateau too.
+                stop = self.rule.reset(self.study.get_trials(deepcopy=False, states=FINISHED))
+                if stop is not None:
+                    record_stop(self.study, stop)
+            if stop is not None:
+                self._noted(stop)
+        if self._stop is not None:
+            return self._stop.reason
+        if self.deadline is not None and now >= self.deadline:
+            self.stats.stopped = "time limit"
+            return self.stats.stopped
+        return None
+
+    def _halt(self, stop: Stop) -> None:
+        """Stop the study: recorded on it, so that every coordinator stops."""
+        if self._stop is None:
+            record_stop(self.study, stop)
+            self._noted(stop)
+
+    def _noted(self, stop: Stop) -> None:
+        self._stop = stop
+        self.stats.stopped, self.stats.stop_detail = stop.reason, stop.detail
+
     def _ready(self, busy: list[Slot]) -> list[Slot]:
         inproc = [s for s in busy if not s.waitables()]
         if inproc:
@@ -173,7 +226,7 @@ class Coordinator:
         for slot in busy:
             for obj in slot.waitables():
                 objects[obj] = slot
-        ready = wait(list(objects), timeout=self.heartbeat_interval)
+        ready = wait(list(objects), timeout=self.heartbeat_interval / 2)
         out: list[Slot] = []
         for obj in ready:
             if objects[obj] not in out:
@@ -280,6 +333,9 @@ class Coordinator:
     def _report(self, report: EpochReport) -> set[int]:
         """Record one epoch of a job's trials and decide which of them stop."""
         runs = {n: self.running[n] for n in report.values if n in self.running}
+        if reason := self._stopping():  # every trial of the report stops, to run again later
+            self._fail_running(list(runs), f"stopped: {reason}", retry=True)
+            return set(report.values)
         if runs:
             # Held-back values of other jobs' trials may be written here too: those of
             # them finished elsewhere are told to stop at their own job's next report.
@@ -319,6 +375,10 @@ class Coordinator:
             if id(e) in dropped:
                 continue  # another machine judged it stale and failed it; it runs there
             self.judge.ended(e.end)
+            if self.rule is not None:
+                stop = self.rule.ended(e.result.number, e.end.state, e.end.value)
+                if stop is not None:
+                    self._halt(stop)
             outcome = _OUTCOMES.get(e.end.state, "failed")
             reason = e.end.attrs.get("fail_reason", e.result.reason)
             self.display.trial_ended(

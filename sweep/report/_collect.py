@@ -17,7 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 from sweep.metrics import Objective
 from sweep.report._frame import trials_frame
 from sweep.report._read import read_trials
-from sweep.study import DATA_KEY, MODELS_KEY, SPEC_KEY, objective_of
+from sweep.study import DATA_KEY, LAST_RUN_KEY, MODELS_KEY, SPEC_KEY, STOPPED_KEY, objective_of
 from sweep.study import read_once as snapshot
 
 DEFAULT_KEEP = 3  # study.keep_models when the study file does not say
@@ -37,6 +37,8 @@ class ReportData:
         saved: Trial number -> artifact id of every trial whose weights are kept.
         keep: How many best trials keep their weights (``study.keep_models``).
         storage: Where the study lives, for display (password removed), or None.
+        stopped: The study's target or plateau stop as recorded on it, or None.
+        last_run: How the latest ``sweep run`` ended (``stopped``, ``ran``, ``at``), or None.
     """
 
     name: str
@@ -48,6 +50,8 @@ class ReportData:
     saved: dict[int, str] = field(default_factory=dict)
     keep: int = DEFAULT_KEEP
     storage: str | None = None
+    stopped: dict[str, Any] | None = None
+    last_run: dict[str, Any] | None = None
 
     @property
     def metric(self) -> str:
@@ -111,6 +115,8 @@ def collect(study: optuna.Study, *, storage: str | None = None) -> ReportData:
         saved=saved,
         keep=int(keep),
         storage=redact(storage) if storage else None,
+        stopped=attrs.get(STOPPED_KEY),
+        last_run=attrs.get(LAST_RUN_KEY),
     )
 
 

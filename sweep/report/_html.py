@@ -124,6 +124,12 @@ def _summary(report: ReportData) -> str:
         }
         parts += [f"{label} {data[key]}" for key, label in names.items() if key in data]
         facts.append(("data", ", ".join(parts)))
+    if report.stopped:
+        stop = report.stopped
+        facts.append(("stopped", f"{stop['reason']}: {stop.get('detail', '')} ({stop['at']})"))
+    if report.last_run:
+        last = report.last_run
+        facts.append(("last run", f"{last['stopped']} after {last['ran']} trials ({last['at']})"))
     if report.storage:
         facts.append(("storage", report.storage))
     facts.append(("generated", dt.datetime.now().isoformat(timespec="seconds")))

@@ -7,6 +7,7 @@
 - ``_pack``: starting and sampling a pack of trials against one read;
 - ``_records``: writing trials' starts, epochs and ends in batches;
 - ``_view``: a study read once, for pruning, sampling and reports;
+- ``_stop``: a target or plateau stop, recorded on the study, and how each run ended;
 - ``_optuna_internals``: the one door to Optuna's private names, with its fallback.
 """
 
@@ -22,11 +23,13 @@ from sweep.study._keys import (
     DATA_KEY,
     FINGERPRINT_KEY,
     FINISHED,
+    LAST_RUN_KEY,
     MODELS_KEY,
     OBJECTIVE_KEY,
     OWNER_KEY,
     RETRIES_KEY,
     SPEC_KEY,
+    STOPPED_KEY,
 )
 from sweep.study._open import (
     enqueue_known,
@@ -46,12 +49,21 @@ from sweep.study._recovery import (
     recover_abandoned,
     requeue,
 )
+from sweep.study._stop import (
+    Stop,
+    StopRule,
+    clear_stop,
+    record_run_end,
+    record_stop,
+    recorded_stop,
+)
 from sweep.study._view import StudyView, read_once, view_of
 
 __all__ = [
     "DATA_KEY",
     "FINGERPRINT_KEY",
     "FINISHED",
+    "LAST_RUN_KEY",
     "MODELS_KEY",
     "OBJECTIVE_KEY",
     "OWNER_KEY",
@@ -59,9 +71,13 @@ __all__ = [
     "PackView",
     "RETRIES_KEY",
     "SPEC_KEY",
+    "STOPPED_KEY",
+    "Stop",
+    "StopRule",
     "StudyView",
     "TrialEnd",
     "budget_lock",
+    "clear_stop",
     "build_pruner",
     "build_sampler",
     "grid_size",
@@ -78,6 +94,9 @@ __all__ = [
     "enqueue_known",
     "owner_record",
     "read_once",
+    "record_run_end",
+    "record_stop",
+    "recorded_stop",
     "recover_abandoned",
     "requeue",
     "spec_of",

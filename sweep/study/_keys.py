@@ -18,5 +18,7 @@ MODELS_KEY = "sweep.models"  # trial number -> artifact id of the kept weights
 OWNER_KEY = "sweep.owner"  # system attr: which coordinator runs the trial
 RETRIES_KEY = "sweep.retries"  # system attr: how often this trial's parameters were retried
 ENQUEUED_KEY = "sweep.enqueued"  # the study file's [[enqueue]] configurations queued so far
+STOPPED_KEY = "sweep.stopped"  # a target or plateau stop: reason, setting, time (or None)
+LAST_RUN_KEY = "sweep.last_run"  # how the latest run ended: why, when, trials it ran
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)

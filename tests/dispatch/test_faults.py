@@ -112,7 +112,9 @@ def test_ctrl_c_marks_running_trials_and_a_rerun_resumes(tmp_path: Path) -> None
         if proc.poll() is None:
             kill_group(proc)
     assert proc.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "error: interrupted"
+    assert err.strip().splitlines()[-1].startswith("stopped: Ctrl-C; the trials it stopped")
+    last = optuna.load_study(study_name="slow", storage=url).user_attrs["sweep.last_run"]
+    assert last["stopped"] == "Ctrl-C"
     states = Counter(t.state for t in trials(url, "slow"))
     assert states[TrialState.RUNNING] == 0
     interrupted = [t for t in trials(url, "slow") if t.state == TrialState.FAIL]
