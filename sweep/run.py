@@ -26,7 +26,13 @@ from sweep.dispatch import (
     plan_slots,
     resolve_devices,
 )
-from sweep.errors import ConfigError, SpecValueError, TooManyFailures
+from sweep.errors import (
+    ConfigError,
+    SpecValueError,
+    StorageError,
+    StudyNotFoundError,
+    TooManyFailures,
+)
 from sweep.metrics import Objective, objective_for
 from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_config
 from sweep.space import TrialConfig
@@ -38,9 +44,12 @@ from sweep.study import (
     counts,
     enqueue_known,
     grid_size,
+    load_study,
     open_or_create,
+    parse_warm_start,
     record_run_end,
     recorded_stop,
+    warm_start_configs,
 )
 from sweep.study import _optuna_internals as internals
 
@@ -196,6 +205,9 @@ def run_study(
     timeout: float | str | None = None,
     target: float | None = None,
     go_on: bool = False,
+    warm_start: str | None = None,
+    warm_start_storage: str | None = None,
+    warm_start_clip: bool = False,
 ) -> RunSummary:
     """Run (or resume) a study until it has its budget of finished trials.
 
@@ -226,6 +238,11 @@ def run_study(
             reaches this value (its running trials stop as at a time limit).
         go_on: Run a study that stopped at its target or plateau anyway (``--continue``):
             the stop is forgotten, and this run stops at neither.
+        warm_start: ``OTHER`` or ``OTHER:K``: queue the best K (default 10) complete
+            trials of study OTHER first, once per study (``--warm-start``).
+        warm_start_storage: Where OTHER lives, if not in ``storage``.
+        warm_start_clip: Move OTHER's values that lie outside this study's space into
+            it, instead of the error.
 
     Returns:
         A RunSummary.
@@ -281,6 +298,16 @@ def run_study(
     else:
         pack_size = spec.run.pack
 
+    warm: list[dict[str, Any]] = []
+    if warm_start is not None and pinned is None:  # read before anything is written
+        other_name, k = parse_warm_start(warm_start)
+        try:
+            other = load_study(
+                other_name, open_storage(warm_start_storage or storage, create=False)
+            )
+        except (StudyNotFoundError, StorageError) as e:
+            raise ConfigError("--warm-start", "", str(e)) from None
+        warm = warm_start_configs(other, spec.space, data.task, k, clip=warm_start_clip)
     rdb = open_storage(storage, create=True, heartbeat=spec.run.heartbeat)
     study = open_or_create(spec, rdb, data.summary())
     rule = (
@@ -301,11 +328,12 @@ def run_study(
     if earlier is not None and rule is not None and earlier.settings != rule.settings():
         clear_stop(study)  # a changed target or patience: the question is a new one
         earlier = None
-    if spec.enqueue and pinned is None and earlier is None:
+    known = [*spec.enqueue, *warm] if pinned is None and earlier is None else []
+    if known:
         with budget_lock(rdb, spec.name):
-            queued = enqueue_known(study, spec.enqueue)
+            queued = enqueue_known(study, known)
         if queued:
-            log.info("queued %d configurations of the study file's [[enqueue]]", queued)
+            log.info("queued %d known configurations ([[enqueue]], --warm-start)", queued)
     keeper = (
         ModelKeeper(study, artifact_dir(storage), spec.study.keep_models, objective, data)
         if spec.study.keep_models > 0

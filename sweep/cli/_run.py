@@ -56,6 +56,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="run a study that stopped at its target or plateau anyway",
     )
+    p.add_argument(
+        "--warm-start",
+        metavar="OTHER[:K]",
+        help="try the best K (10) complete trials of study OTHER first, once per study",
+    )
+    p.add_argument(
+        "--warm-start-storage", metavar="URL", help="where OTHER lives (default: --storage)"
+    )
+    p.add_argument(
+        "--warm-start-clip",
+        action="store_true",
+        help="move OTHER's values outside this study's space into it instead of the error",
+    )
     add_storage(p)
     p.add_argument("--seed", type=int, metavar="S", help="the sampler's seed (trial k uses S + k)")
     p.add_argument("--devices", metavar="LIST", help="auto | cpu | cuda | cuda:0,cuda:1")
@@ -106,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             target=args.target,
             go_on=args.go_on,
+            warm_start=args.warm_start,
+            warm_start_storage=args.warm_start_storage,
+            warm_start_clip=args.warm_start_clip,
         )
     except KeyboardInterrupt:
         if os.environ.get("SWEEP_DEBUG"):

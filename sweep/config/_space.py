@@ -314,6 +314,39 @@ def check_known(space: SpaceSpec, params: dict[str, Any]) -> dict[str, Any]:
     return dict(params)
 
 
+def clip_known(space: SpaceSpec, params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``params`` moved into ``space``: a number into its range (an integer onto the
+    range's step), a value outside a list of choices left out (to be sampled), a key the
+    space does not search left out. Returns (the parameters, each change in words)."""
+    dims = searched(space)
+    out: dict[str, Any] = {}
+    changed: list[str] = []
+    for key, value in params.items():
+        dim = dims.get(key)
+        if dim is None:
+            continue
+        moved = value if _within(dim, value) else _clip(dim, value)
+        if moved is None:
+            changed.append(f"{key} = {value!r} is outside the space's {_describe(dim)}: sampled")
+            continue
+        if moved != value:
+            changed.append(f"{key} = {value!r} clipped to {moved!r}")
+        out[key] = moved
+    return out, changed
+
+
+def _clip(dim: Dim, value: Any) -> Any:
+    """The value of ``dim`` nearest ``value``; None where there is none (a choice)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(dim, IntRange):
+        steps = round((min(max(value, dim.low), dim.high) - dim.low) / dim.step)
+        return min(dim.low + steps * dim.step, dim.high - (dim.high - dim.low) % dim.step)
+    if isinstance(dim, FloatRange):
+        return min(max(float(value), dim.low), dim.high)
+    return None
+
+
 def _within(dim: Dim, value: Any) -> bool:
     if isinstance(dim, Choice):
         return any(type(v) is type(value) and v == value for v in dim.values)

@@ -8,6 +8,7 @@
 - ``_records``: writing trials' starts, epochs and ends in batches;
 - ``_view``: a study read once, for pruning, sampling and reports;
 - ``_stop``: a target or plateau stop, recorded on the study, and how each run ended;
+- ``_warm``: another study's best trials as this one's first configurations;
 - ``_optuna_internals``: the one door to Optuna's private names, with its fallback.
 """
 
@@ -58,6 +59,7 @@ from sweep.study._stop import (
     recorded_stop,
 )
 from sweep.study._view import StudyView, read_once, view_of
+from sweep.study._warm import parse_warm_start, warm_start_configs
 
 __all__ = [
     "DATA_KEY",
@@ -104,5 +106,7 @@ __all__ = [
     "start_trials",
     "study_names",
     "view_of",
+    "parse_warm_start",
+    "warm_start_configs",
     "write_intermediate",
 ]
