@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sweep._overrides import check_target, resolve_task, with_overrides
 from sweep.ahead import Proposer
 from sweep.checkpoint import ModelKeeper
-from sweep.config import StudySpec, resolve_for_task
-from sweep.config._choices import LOSSES_FOR_TASK
-from sweep.config._spec import parse_duration
+from sweep.config import StudySpec
 from sweep.data import load_data
 from sweep.dispatch import (
     Ahead,
@@ -28,12 +26,11 @@ from sweep.dispatch import (
 )
 from sweep.errors import (
     ConfigError,
-    SpecValueError,
     StorageError,
     StudyNotFoundError,
     TooManyFailures,
 )
-from sweep.metrics import Objective, objective_for
+from sweep.metrics import objective_for
 from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_config
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
@@ -84,102 +81,6 @@ class RunSummary:
     # stopped before says so too, and runs nothing); what decided it, in words.
     stopped: str = "budget met"
     stop_detail: str = ""
-
-
-def with_overrides(
-    spec: StudySpec,
-    *,
-    n_trials: int | None = None,
-    seed: int | None = None,
-    devices: str | None = None,
-    per_device: int | None = None,
-    pack: int | str | None = None,
-    pinned: str | None = None,
-    timeout: float | str | None = None,
-    target: float | None = None,
-) -> StudySpec:
-    """The spec with command-line overrides applied and validated.
-
-    Raises:
-        ConfigError: naming the flag and what is wrong with it.
-    """
-    study, run = spec.study, spec.run
-    try:
-        if n_trials is not None:
-            study = dataclasses.replace(study, trials=n_trials)
-        if seed is not None:
-            study = dataclasses.replace(study, seed=seed)
-        if devices is not None:
-            run = dataclasses.replace(run, devices=devices)
-        if per_device is not None:
-            run = dataclasses.replace(run, per_device=per_device)
-        if pack is not None:
-            run = dataclasses.replace(run, pack=_pack_value(pack))
-        if timeout is not None:
-            study = dataclasses.replace(study, timeout=parse_duration(timeout))
-        if target is not None:
-            study = dataclasses.replace(study, target=float(target))
-    except SpecValueError as e:
-        raise ConfigError(f"--{e.key.replace('_', '-')}", "", e.message) from None
-    spec = dataclasses.replace(spec, study=study, run=run)
-    if pinned is not None:
-        try:
-            space = spec.pinned_space(pinned)
-        except SpecValueError as e:
-            raise e.to_config_error(spec.path) from None
-        study = dataclasses.replace(
-            spec.study,
-            name=f"{spec.study.name}.{pinned}",
-            trials=n_trials if n_trials is not None else 1,
-            pruner="none",
-        )
-        spec = dataclasses.replace(spec, study=study, space=space, pinned=())
-    return spec
-
-
-def _pack_value(pack: int | str) -> int | Literal["auto"]:
-    if pack == "auto":
-        return "auto"
-    try:
-        value = int(pack)
-    except (TypeError, ValueError):
-        raise SpecValueError("pack", f"expected 'auto' or a number, got {pack!r}") from None
-    if value < 1:
-        raise SpecValueError("pack", f"must be 'auto' or at least 1, got {value}")
-    return value
-
-
-def _resolve_task(spec: StudySpec, task: str) -> StudySpec:
-    if spec.task is not None:
-        return spec
-    try:
-        space = resolve_for_task(spec.space, task)
-        pinned = tuple(
-            dataclasses.replace(p, space=resolve_for_task(p.space, task)) for p in spec.pinned
-        )
-    except SpecValueError as e:
-        raise ConfigError(
-            spec.path, f"space.{e.key}", f"{e.message} (the data are {task})", LOSSES_FOR_TASK[task]
-        ) from None
-    return dataclasses.replace(spec, space=space, pinned=pinned, task=task)
-
-
-def _check_target(spec: StudySpec, objective: Objective, flag: bool) -> None:
-    """A target the study's metric can reach: an accuracy in [0, 1], an MSE from 0.
-
-    Raises:
-        ConfigError: at ``--target`` (``flag``) or the file's ``study.target``.
-    """
-    target = spec.study.target
-    if target is None or objective.name not in ("accuracy", "mse"):
-        return
-    high = 1.0 if objective.name == "accuracy" else math.inf
-    if not 0.0 <= target <= high:
-        reach = "lies in [0, 1]" if objective.name == "accuracy" else "is at least 0"
-        where = ("--target", "") if flag else (spec.path, "study.target")
-        raise ConfigError(
-            *where, f"{target:g} cannot be reached: the validation {objective.name} {reach}"
-        )
 
 
 def _display(mode: DisplayMode, board: Board) -> Display:
@@ -267,9 +168,9 @@ def run_study(
     device_names = resolve_devices(spec.run.devices)
     plans = plan_slots(device_names, spec.run.per_device)
     data = load_data(spec.data)
-    spec = _resolve_task(spec, data.task)
+    spec = resolve_task(spec, data.task)
     objective = objective_for(data.task)
-    _check_target(spec, objective, flag=target is not None)
+    check_target(spec, objective, flag=target is not None)
     if spec.study.sampler == "grid" and spec.study.trials > grid_size(spec.space):
         size = grid_size(spec.space)
         log.warning(

@@ -34,12 +34,11 @@ from sweep.dispatch._pruning import Judge
 from sweep.dispatch._recorder import Ending, Recorder, Running
 from sweep.dispatch._slots import InProcessSlot, ProcessSlot, Slot, WorkerDied
 from sweep.dispatch._source import InTurn, TrialSource
+from sweep.dispatch._stops import Stops
 from sweep.errors import TooManyFailures
 from sweep.progress import Display, describe_config
 from sweep.space import trial_seed
 from sweep.study import (
-    FINISHED,
-    Stop,
     StopRule,
     TrialEnd,
     budget_lock,
@@ -47,8 +46,6 @@ from sweep.study import (
     fail_orphans,
     fail_stale,
     fail_trial,
-    record_stop,
-    recorded_stop,
     recover_abandoned,
 )
 from sweep.study import _optuna_internals as internals
@@ -115,10 +112,7 @@ class Coordinator:
         self.running: dict[int, Running] = {}
         self.stats = RunStats()
         self.source = source or InTurn(study)
-        self.deadline = deadline  # time.monotonic() after which no trial starts or goes on
-        self.rule = rule if rule is not None and rule.active else None
-        self._stop: Stop | None = None  # the study's stop, decided here or elsewhere
-        self._looked = time.monotonic()  # when the study was last read for a stop
+        self.stops = Stops(study, heartbeat, deadline, rule)
         self._heartbeat = Heartbeat(self.storage, heartbeat)
         self.judge = Judge(study, self.storage, heartbeat)
         self.recorder = Recorder(
@@ -139,30 +133,26 @@ class Coordinator:
             + fail_stale(self.study, retries)
             + fail_orphans(self.study, self.heartbeat_interval)
         )
-        if self.rule is not None and (
-            stop := self.rule.reset(self.study.get_trials(deepcopy=False))
-        ):
-            self._halt(stop)  # the trials there already call for it
-            self.stats.wall_seconds = time.perf_counter() - start
-            return self.stats
         self._heartbeat.start()
         last_stale = time.monotonic()
         self.display.begin()
         try:
-            while True:
+            # The study's trials may already call for its stop: then nothing starts.
+            stopped_before = self.stops.at_start()
+            while not stopped_before:
                 t0 = time.perf_counter()
                 if time.monotonic() - last_stale > self.heartbeat_interval:
                     self.stats.recovered += fail_stale(self.study, retries)
                     self.stats.recovered += fail_orphans(self.study, self.heartbeat_interval)
                     last_stale = time.monotonic()
                 for slot in self.slots:
-                    if slot.job is None and (self._stopping() or not self._fill(slot)):
+                    if slot.job is None and (self.stops.reason() or not self._fill(slot)):
                         break
                 busy = [s for s in self.slots if s.job is not None]
                 self.stats.coordinator_seconds += time.perf_counter() - t0
                 if not busy:
                     finished, running = counts(self.study)
-                    if finished >= self.budget or running == 0 or self._stopping():
+                    if finished >= self.budget or running == 0 or self.stops.reason():
                         break
                     # Other machines still run the last trials; if one of them dies,
                     # its trials come back (stale) and this coordinator runs them.
@@ -183,40 +173,12 @@ class Coordinator:
             self.source.stop()
             self.stats.ahead_seconds = self.source.seconds
             self.display.end()
-            self.stats.wall_seconds = time.perf_counter() - start
+        return self._ended(start)
+
+    def _ended(self, start: float) -> RunStats:
+        self.stats.wall_seconds = time.perf_counter() - start
+        self.stats.stopped, self.stats.stop_detail = self.stops.why, self.stops.detail
         return self.stats
-
-    def _stopping(self) -> str | None:
-        """Why no trial may start or go on now, or None: the run's time limit has passed,
-        or the study has stopped (here, or as another coordinator recorded on it, read
-        twice per heartbeat interval)."""
-        now = time.monotonic()
-        if self._stop is None and now - self._looked > self.heartbeat_interval / 2:
-            self._looked = now
-            stop = recorded_stop(self.study)
-            if stop is None and self.rule is not None and self.rule.patience is not None:
-                # Other machines' trials count toward the plateau too.
-                stop = self.rule.reset(self.study.get_trials(deepcopy=False, states=FINISHED))
-                if stop is not None:
-                    record_stop(self.study, stop)
-            if stop is not None:
-                self._noted(stop)
-        if self._stop is not None:
-            return self._stop.reason
-        if self.deadline is not None and now >= self.deadline:
-            self.stats.stopped = "time limit"
-            return self.stats.stopped
-        return None
-
-    def _halt(self, stop: Stop) -> None:
-        """Stop the study: recorded on it, so that every coordinator stops."""
-        if self._stop is None:
-            record_stop(self.study, stop)
-            self._noted(stop)
-
-    def _noted(self, stop: Stop) -> None:
-        self._stop = stop
-        self.stats.stopped, self.stats.stop_detail = stop.reason, stop.detail
 
     def _ready(self, busy: list[Slot]) -> list[Slot]:
         inproc = [s for s in busy if not s.waitables()]
@@ -333,7 +295,7 @@ class Coordinator:
     def _report(self, report: EpochReport) -> set[int]:
         """Record one epoch of a job's trials and decide which of them stop."""
         runs = {n: self.running[n] for n in report.values if n in self.running}
-        if reason := self._stopping():  # every trial of the report stops, to run again later
+        if reason := self.stops.reason():  # every trial of the report stops, to run again later
             self._fail_running(list(runs), f"stopped: {reason}", retry=True)
             return set(report.values)
         if runs:
@@ -375,10 +337,7 @@ class Coordinator:
             if id(e) in dropped:
                 continue  # another machine judged it stale and failed it; it runs there
             self.judge.ended(e.end)
-            if self.rule is not None:
-                stop = self.rule.ended(e.result.number, e.end.state, e.end.value)
-                if stop is not None:
-                    self._halt(stop)
+            self.stops.ended(e.result.number, e.end.state, e.end.value)
             outcome = _OUTCOMES.get(e.end.state, "failed")
             reason = e.end.attrs.get("fail_reason", e.result.reason)
             self.display.trial_ended(

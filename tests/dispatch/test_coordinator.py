@@ -7,6 +7,7 @@ from typing import Any
 
 from optuna.trial import TrialState
 
+from sweep._overrides import resolve_task
 from sweep.config import load_spec
 from sweep.data import load_data
 from sweep.dispatch import _recorder
@@ -14,7 +15,6 @@ from sweep.dispatch._coordinator import Coordinator, make_slots
 from sweep.dispatch._devices import plan_slots
 from sweep.metrics import objective_for
 from sweep.progress import Board, Display
-from sweep.run import _resolve_task
 from sweep.storage import open_storage
 from sweep.study import fail_trial, open_or_create
 from sweep.train import EpochReport, TrialResult
@@ -24,7 +24,7 @@ from tests.conftest import write_study
 def coordinator_for(tmp_path: Path, trials: int) -> tuple[Coordinator, Any, Any]:
     spec = load_spec(write_study(tmp_path, trials=trials))
     data = load_data(spec.data)
-    spec = _resolve_task(spec, data.task)
+    spec = resolve_task(spec, data.task)
     storage = open_storage(f"sqlite:///{tmp_path}/e.db", create=True, heartbeat=10)
     study = open_or_create(spec, storage, data.summary())
     (slot,) = make_slots(plan_slots(["cpu"], 1), data)
