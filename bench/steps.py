@@ -13,17 +13,25 @@ the median time per step, per trial-step, and the ratio of alone to packed.
 With ``--grid``: one step (batch 64) of packs of K in {2, 6, 16} equal or mixed
 networks at depths 1-4 and widths 8-256, against one such network alone: the
 numbers ``_STEP_COST`` in ``sweep/dispatch/_devices.py`` is fitted to.
+
+With ``--ops``: the aten operations one training step of a pack dispatches, and one
+epoch's batch order, for K = 1, 4, 16, 64, 256 and 512, counted with a
+``TorchDispatchMode``: equal members (two layers of 32 ReLU units, BCE, Adam) and mixed
+ones (four activations, three losses, six optimizers, depths 1-3, widths 8-32, dropout
+0 or 0.1). On a GPU every operation is at least one kernel launch.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import sweep
 from sweep.data import load_data
@@ -49,6 +57,51 @@ def config(i: int, mixed: bool, widths: tuple[int, ...] = (8,)) -> TrialConfig:
         split_fraction=0.5 if act == "split" else None,
         momentum=0.9 if opt in ("sgd", "rmsprop") else None,
     )
+
+
+def ops_config(i: int, mixed: bool) -> TrialConfig:
+    """Member ``i`` of an op-count pack (every kind present from 12 members on)."""
+    if not mixed:
+        return config(i, False, (32, 32))
+    base = config(i, True, (8 * (1 + i % 4),) * (1 + i % 3))
+    return dataclasses.replace(base, dropout=(0.0, 0.1)[i % 2])
+
+
+class OpCount(TorchDispatchMode):
+    """Counts the aten operations dispatched while it is active."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        self.n += 1
+        return func(*args, **(kwargs or {}))
+
+
+def op_counts(k: int, mixed: bool, data, settings: TrainSettings) -> tuple[int, int]:
+    """(aten ops of one training step, of one epoch's batch order) for a pack of ``k``."""
+    tasks = [TrialTask(i, ops_config(i, mixed), i) for i in range(k)]
+    runner = make_runner(tasks, data.n_features, data.n_outputs, settings, torch.device("cpu"))
+    runner.start_epoch(0)
+    with OpCount() as order_ops:
+        order = runner.batch_order(len(data.x_train))
+    idx = order[:, :64]
+    x, y = data.x_train[idx], data.y_train[idx]
+    runner.step(x, y)  # the first step creates the optimizers' state
+    with OpCount() as step_ops:
+        runner.step(x, y)
+    return step_ops.n, order_ops.n
+
+
+def ops(data, settings: TrainSettings) -> None:
+    print(f"{'pack':>6s}{'K':>5s}{'step ops':>10s}{'x K=4':>7s}{'order ops':>11s}{'x K=4':>7s}")
+    for mixed in (False, True):
+        counts = {k: op_counts(k, mixed, data, settings) for k in (1, 4, 16, 64, 256, 512)}
+        step4, order4 = counts[4]
+        for k, (step, order) in counts.items():
+            kind = "mixed" if mixed else "equal"
+            print(f"{kind:>6s}{k:5d}{step:10d}{step / step4:7.2f}{order:11d}{order / order4:7.2f}")
 
 
 def runner_for(tasks: list[TrialTask], data, settings: TrainSettings, alone: bool):
@@ -110,6 +163,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--grid", action="store_true", help="the grouping cost grid instead")
+    parser.add_argument("--ops", action="store_true", help="aten ops per step against K instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     spec = sweep.load_spec(HERE / "bench.toml")
@@ -117,6 +171,9 @@ def main() -> int:
     settings = TrainSettings(task="binary", epochs=spec.train.epochs)
     if args.grid:
         grid(data, settings)
+        return 0
+    if args.ops:
+        ops(data, settings)
         return 0
     steps = spec.train.epochs * -(-len(data.x_train) // 64)
     print(f"{steps} steps per trial, {args.threads} threads, torch {torch.__version__}")

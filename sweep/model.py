@@ -4,7 +4,7 @@ Read top to bottom:
   Layout          the layer sizes of one trial's network; its parameter count,
                   state-dict names and shapes all come from it;
   activate        the activations (the nn.Module and the pack compute them here);
-  dropout_mask    inverted dropout's multiplier, drawn from a given generator;
+  SeededDropout   inverted dropout with a trial's own counter-based masks (sweep.draws);
   forward         the forward pass over one network's layers or a pack's stacked ones;
   MLP             the nn.Module a user gets back (checkpoints, ``study.model()``);
   initial_weights and build_model: a trial's seeded starting point.
@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sweep import draws
 from sweep.config._choices import ACTIVATIONS
 from sweep.space import TrialConfig
 
@@ -39,7 +40,6 @@ __all__ = [
     "activate",
     "activation_masks",
     "build_model",
-    "dropout_mask",
     "forward",
     "initial_weights",
     "parameter_count",
@@ -181,33 +181,34 @@ class Activation(nn.Module):
 
 
 # -- dropout -----------------------------------------------------------------------------------
-def dropout_mask(
-    shape: Sequence[int], p: float, generator: torch.Generator | None, device: torch.device
-) -> torch.Tensor:
-    """Inverted dropout's multiplier: 0 where a unit is dropped, 1 / (1 - p) where it is kept,
-    drawn from ``generator``. The single and the packed trainer draw the same numbers from a
-    trial's generator, so a trial's masks are its own wherever it trains."""
-    keep = torch.rand(tuple(shape), generator=generator, device=device) >= p
-    return keep.to(torch.float32) * (1.0 / (1.0 - p))
-
-
 class SeededDropout(nn.Module):
-    """Inverted dropout that can draw its masks from a given generator.
+    """Inverted dropout whose masks can be a trial's own counter-based draws.
 
-    Training with a per-trial generator makes a trial's masks independent of
-    anything else in the process, so the same trial gives the same numbers
-    alone or in a pack.
+    With a ``key`` (sweep's training sets the trial's, and the ``step`` before each
+    step) a layer's mask is ``sweep.draws.dropout_mask`` of the key, the step, the layer
+    and each unit's index: the numbers the trial draws in a pack too. Without one (a
+    model handed to the user) it draws from torch's global generator, as ``nn.Dropout``.
     """
 
     def __init__(self, p: float) -> None:
         super().__init__()
         self.p = p
-        self.generator: torch.Generator | None = None
+        self.key: int | None = None
+        self.step = 0
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, layer: int = 0) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        return x * dropout_mask(x.shape, self.p, self.generator, x.device).to(x.dtype)
+        scale = 1.0 / (1.0 - self.p)
+        if self.key is None:
+            return x * ((torch.rand(x.shape, device=x.device) >= self.p).to(x.dtype) * scale)
+        rows, width = x.shape
+        keys = draws.keys_tensor([self.key], 1, x.device)
+        index = draws.spread(torch.arange(rows * width, device=x.device).view(rows, width))
+        thresholds = torch.tensor(draws.threshold(self.p), device=x.device)
+        scales = torch.tensor(scale, device=x.device)
+        mask = draws.dropout_mask(keys, self.step, layer, index, thresholds, scales)
+        return x * mask.to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -291,7 +292,7 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         layers = [(linear.weight, linear.bias) for linear in self.linears()]
         acts = [cast(Activation, a).spec for a in self.activations]
-        return forward(x, layers, acts, lambda _, a: self.dropout(a))
+        return forward(x, layers, acts, lambda layer, a: self.dropout(a, layer))
 
 
 # -- a trial's starting point ------------------------------------------------------------------

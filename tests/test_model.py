@@ -110,13 +110,19 @@ def test_dropout_only_in_training_and_seeded() -> None:
     model.eval()
     assert torch.equal(model(x), model(x))
     model.train()
-    outs = []
-    for _ in range(2):
-        model.dropout.generator = torch.Generator().manual_seed(1)
-        outs.append(model(x))
+    model.dropout.key = 7  # a trial's counter-based masks: the same at the same step
+    outs = [model(x) for _ in range(2)]
     assert torch.equal(outs[0], outs[1])
+    model.dropout.step = 1
+    assert not torch.equal(outs[0], model(x))
     model.eval()
     assert not torch.equal(outs[0], model(x))
+    model.train()
+    model.dropout.key = None  # a user's model: torch's global generator, as nn.Dropout
+    torch.manual_seed(3)
+    first = model(x)
+    torch.manual_seed(3)
+    assert torch.equal(first, model(x)) and not torch.equal(first, outs[0])
 
 
 def test_unknown_activation_is_rejected() -> None:

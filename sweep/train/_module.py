@@ -10,10 +10,11 @@ from typing import Any, cast
 
 import torch
 
+from sweep import draws
 from sweep.losses import member_loss
 from sweep.model import build_model
 from sweep.optim import build_optimizer, lr_at
-from sweep.train._runner import EVAL_ELEMENTS, derived_seed, generator
+from sweep.train._runner import EVAL_ELEMENTS
 from sweep.train._types import TrainSettings, TrialTask
 
 
@@ -35,8 +36,10 @@ class ModuleRunner:
         self.batch_size = task.config.batch_size
         self.model = build_model(task.config, n_inputs, n_outputs, task.seed).to(device)
         self.optimizer = build_optimizer(task.config, self.model.parameters())
-        self._order = generator(derived_seed(task.seed, 1), device)
-        self.model.dropout.generator = generator(derived_seed(task.seed, 2), device)
+        self._order = draws.keys_tensor([draws.stream_key(task.seed, draws.ORDER)], 2, device)
+        self.model.dropout.key = draws.stream_key(task.seed, draws.DROPOUT)
+        self._epochs = 0  # batch orders drawn
+        self._steps = 0  # steps taken: the dropout masks' counter
         self._lbfgs = task.config.optimizer == "lbfgs"
 
     def start_epoch(self, epoch: int) -> None:
@@ -45,10 +48,13 @@ class ModuleRunner:
             group["lr"] = lr
 
     def batch_order(self, n: int) -> torch.Tensor:
-        return torch.randperm(n, generator=self._order, device=self.device).unsqueeze(0)
+        self._epochs += 1
+        return draws.batch_order(self._order, self._epochs - 1, n)
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.model.train()
+        self.model.dropout.step = self._steps
+        self._steps += 1
         kind, task = self.task.config.loss, self.settings.task
 
         def closure() -> torch.Tensor:

@@ -18,8 +18,8 @@ class Runner(Protocol):
         tensor below has that order on its leading axis.
       * ``batch_size`` is shared by all members.
       * ``start_epoch(e)`` sets each member's learning rate for 0-based epoch ``e``.
-      * ``batch_order(n)`` returns a (K, n) permutation per member, drawn from that
-        member's own generator (so a member's batches do not depend on the others).
+      * ``batch_order(n)`` returns a (K, n) permutation per member for the next epoch,
+        that member's own draw (so a member's batches do not depend on the others).
       * ``step(x, y)`` takes (K, B, D) inputs and matching targets, does the five
         steps (zero grads, forward, loss, backward, optimizer step) for every member
         and returns the K detached losses.
@@ -47,14 +47,3 @@ class Runner(Protocol):
     def n_params(self, position: int) -> int: ...
 
     def eval_chunk(self) -> int: ...
-
-
-def derived_seed(seed: int, stream: int) -> int:
-    """Independent seeds for a trial's separate random streams (batch order, dropout)."""
-    return (seed * 1_000_003 + stream * 7_919) % (2**63 - 1)
-
-
-def generator(seed: int, device: torch.device) -> torch.Generator:
-    g = torch.Generator(device=device)
-    g.manual_seed(seed)
-    return g

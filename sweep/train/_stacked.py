@@ -10,8 +10,9 @@ the extra layers unchanged (selected with ``where``, so no gradient reaches
 the unused weights). They must share the batch size.
 
 Initial weights are each member's own (``initial_weights`` with its seed, as its
-``MLP`` alone gets them), and each member draws batch order and dropout masks from
-its own generators, so a member's numbers match the same trial trained alone.
+``MLP`` alone gets them), and batch order and dropout masks are each member's own
+counter-based draws (``sweep.draws``), made for all members in a fixed number of
+operations, so a member's numbers match the same trial trained alone.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ from typing import Any
 
 import torch
 
+from sweep import draws
 from sweep.losses import member_loss
 from sweep.model import (
     LayerActivation,
     Layout,
     activation_masks,
-    dropout_mask,
     forward,
     initial_weights,
 )
 from sweep.optim import lr_at
 from sweep.space import TrialConfig
-from sweep.train._runner import EVAL_ELEMENTS, derived_seed, generator
+from sweep.train._runner import EVAL_ELEMENTS
 from sweep.train._stacked_optim import StackedOptimizer, family_order
 from sweep.train._types import TrainSettings, TrialTask
 
@@ -114,8 +115,14 @@ class StackedRunner:
         self._bind(flat.to(device))
         self._build_member_tensors()
         self.optimizer = StackedOptimizer(self.flat, self.grad, configs)
-        self._orders = [generator(derived_seed(t.seed, 1), device) for t in self.tasks]
-        self._dropout_gens = [generator(derived_seed(t.seed, 2), device) for t in self.tasks]
+        self._order_keys = draws.keys_tensor(
+            [draws.stream_key(t.seed, draws.ORDER) for t in self.tasks], 2, device
+        )
+        self._dropout_keys = draws.keys_tensor(
+            [draws.stream_key(t.seed, draws.DROPOUT) for t in self.tasks], 3, device
+        )
+        self._epochs = 0  # batch orders drawn
+        self._steps = 0  # steps taken: the dropout masks' counter
 
     def _bind(self, flat: torch.Tensor) -> None:
         """Make ``flat`` the pack's parameters: each layer's weights and biases become
@@ -175,7 +182,23 @@ class StackedRunner:
                 self.active.append(torch.tensor(flags, device=self.device).view(-1, 1, 1))
             else:
                 self.active.append(None)
-        self.dropout = [c.dropout for c in configs]
+        # Per hidden layer with any dropout: each member's threshold, scale and width
+        # there (a member without dropout on it, or shallower, keeps every unit).
+        self._drops: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None] = []
+        for layer in range(self.layout.depth):
+            ps = [c.dropout if layer < c.depth else 0.0 for c in configs]
+            if not any(ps):
+                self._drops.append(None)
+                continue
+            widths = [c.widths[layer] if layer < c.depth else 1 for c in configs]
+            self._drops.append(
+                (
+                    draws.keys_tensor([draws.threshold(p) for p in ps], 3, self.device),
+                    torch.tensor([1.0 / (1.0 - p) for p in ps], device=self.device).view(-1, 1, 1),
+                    draws.keys_tensor(widths, 3, self.device),
+                )
+            )
+        self._unit_index: dict[tuple[int, int], torch.Tensor] = {}  # (layer, rows) -> index
         groups: dict[str, list[int]] = {}
         for m, c in enumerate(configs):
             groups.setdefault(c.loss, []).append(m)
@@ -188,21 +211,23 @@ class StackedRunner:
         self.optimizer.set_lr([lr_at(t.config, epoch, self.settings.epochs) for t in self.tasks])
 
     def batch_order(self, n: int) -> torch.Tensor:
-        return torch.stack(
-            [torch.randperm(n, generator=g, device=self.device) for g in self._orders]
-        )
+        self._epochs += 1
+        return draws.batch_order(self._order_keys, self._epochs - 1, n)
 
     def _dropout(self, layer: int, a: torch.Tensor) -> torch.Tensor:
-        """``a`` after each member's own dropout (a member draws only its own units)."""
-        mask: torch.Tensor | None = None
-        for m, (p, t) in enumerate(zip(self.dropout, self.tasks)):
-            if p == 0.0 or layer >= t.config.depth:
-                continue
-            if mask is None:
-                mask = torch.ones(a.shape, device=self.device)
-            w = t.config.widths[layer]
-            mask[m, :, :w] = dropout_mask((a.shape[1], w), p, self._dropout_gens[m], self.device)
-        return a if mask is None else a * mask
+        """``a`` after each member's own dropout (each unit as the member draws it alone)."""
+        spec = self._drops[layer]
+        if spec is None:
+            return a
+        thresholds, scales, widths = spec
+        rows = a.shape[1]
+        index = self._unit_index.get((layer, rows))
+        if index is None:
+            index = draws.unit_index(rows, widths, a.shape[2])
+            self._unit_index[(layer, rows)] = index
+        return a * draws.dropout_mask(
+            self._dropout_keys, self._steps, layer, index, thresholds, scales
+        )
 
     def _forward(self, x: torch.Tensor, train: bool) -> torch.Tensor:
         dropout = self._dropout if train else None
@@ -211,6 +236,7 @@ class StackedRunner:
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad()
         out = self._forward(x, train=True)
+        self._steps += 1
         task = self.settings.task
         if len(self.loss_groups) == 1:
             kind = next(iter(self.loss_groups))
@@ -238,11 +264,12 @@ class StackedRunner:
         keep = [i for i in range(len(self.numbers)) if i not in set(positions)]
         self.numbers = [self.numbers[i] for i in keep]
         self.tasks = [self.tasks[i] for i in keep]
-        self._orders = [self._orders[i] for i in keep]
-        self._dropout_gens = [self._dropout_gens[i] for i in keep]
         if not keep:
             return
-        self._bind(self.flat[torch.tensor(keep, device=self.device)])
+        rows = torch.tensor(keep, device=self.device)
+        self._order_keys = self._order_keys[rows]
+        self._dropout_keys = self._dropout_keys[rows]
+        self._bind(self.flat[rows])
         self._build_member_tensors()
         self.optimizer.select(keep, self.flat, self.grad)
 
