@@ -298,6 +298,16 @@ class Coordinator:
         if reason := self.stops.reason():  # every trial of the report stops, to run again later
             self._fail_running(list(runs), f"stopped: {reason}", retry=True)
             return set(report.values)
+        limit = self.spec.run.trial_timeout
+        late = {n for n, r in runs.items() if limit and time.monotonic() - r.started > limit}
+        if late:  # a retry would run as long: failed for good, and counted as failures
+            why = f"trial time limit ({limit:g} s) passed"
+            for n in sorted(late):
+                run = self.running.pop(n)
+                if self.recorder.fail(run, why, retry=False)[0]:
+                    self.display.trial_ended(n, "failed", None, why)
+                    self._count("failed", why)
+            runs = {n: r for n, r in runs.items() if n not in late}
         if runs:
             # Held-back values of other jobs' trials may be written here too: those of
             # them finished elsewhere are told to stop at their own job's next report.
@@ -307,7 +317,7 @@ class Coordinator:
         gone = self._gone & set(report.values)
         self._gone -= gone
         live = {n: (r.trial_id, r.frozen) for n, r in runs.items() if n not in gone}
-        return gone | self.judge.stopped(live)
+        return late | gone | self.judge.stopped(live)
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
         """Record the results that came together (a pack's end)."""

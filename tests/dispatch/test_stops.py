@@ -14,14 +14,15 @@ from optuna.trial import TrialState
 
 import sweep
 from sweep.config import load_spec
+from sweep.errors import TooManyFailures
 from sweep.study import StopRule
 from tests.conftest import SMALL_STUDY, assert_one_line_error, run_cli, write_study
 from tests.dispatch.conftest import kill_group, slow_study, start_sweep, trials, wait_for
 
 
-def long_study(tmp_path: Path, extra: str = "", epochs: int = 4000) -> Path:
+def long_study(tmp_path: Path, extra: str = "", epochs: int = 4000, trials: int = 50) -> Path:
     """A study that would take minutes: 50 trials of some seconds each, none pruned."""
-    text = SMALL_STUDY.format(name="long", trials=50, epochs=epochs)
+    text = SMALL_STUDY.format(name="long", trials=trials, epochs=epochs)
     text = text.replace("pruner_startup = 3\n", f'pruner = "none"\n{extra}')
     path = tmp_path / "long.toml"
     path.write_text(text)
@@ -227,3 +228,18 @@ def test_a_target_an_mse_cannot_reach_is_one_line(tmp_path: Path) -> None:
     out = run_cli("run", "reg.toml", "--target", "-1", cwd=tmp_path)
     assert_one_line_error(out, "--target", "-1 cannot be reached", "mse is at least 0")
     assert not (tmp_path / "sweeps.db").exists()
+
+
+def test_a_trial_past_its_own_time_limit_fails_without_a_retry(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/t.db"
+    text = long_study(tmp_path, trials=3).read_text() + "\n[run]\ntrial_timeout = 0.5\n"
+    (tmp_path / "long.toml").write_text(text)
+    spec = load_spec(tmp_path / "long.toml")
+    # Every trial runs past its limit: three fail in a row, and the sweep gives up.
+    with pytest.raises(TooManyFailures, match=r"trial time limit \(0.5 s\) passed"):
+        sweep.run_study(spec, storage=url, pack=1, display="none")
+    trials = optuna.load_study(study_name="long", storage=url).trials
+    assert len(trials) == 3 and all(t.state == TrialState.FAIL for t in trials)
+    assert all(t.user_attrs["fail_reason"] == "trial time limit (0.5 s) passed" for t in trials)
+    assert not any("retry_of" in t.user_attrs for t in trials)
+    assert all(len(t.intermediate_values) < 4000 for t in trials)
