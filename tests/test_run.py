@@ -23,7 +23,9 @@ def _states(url: str, name: str) -> list[TrialState]:
 
 
 def test_a_small_sweep_completes_and_persists(study_file: Path, sqlite_url: str) -> None:
-    summary = sweep.run_study(load_spec(study_file), storage=sqlite_url, display="none")
+    summary = sweep.run_study(
+        load_spec(study_file), storage=sqlite_url, display="none", devices="cpu"
+    )
     assert summary.finished == 6 and summary.complete + summary.pruned == 6
     study = optuna.load_study(study_name="small", storage=sqlite_url)
     finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]

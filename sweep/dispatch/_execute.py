@@ -2,6 +2,11 @@
 
 Shared by the in-process slot and the worker processes, so both train the
 same way and speak the same protocol (see ``sweep.train._loop``).
+
+A pack that runs out of device memory is split in two and each half tried again (its
+trials start over; the epochs they had reported stand), down to a trial alone, which
+then fails with the reason: one trial too large does not fail its pack partners, and
+the coordinator counts one failure, not K.
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ from sweep.train import Ended, EpochReport, TrialResult, make_runner, train
 
 JobGen = Generator[Item, "Decision | None", None]
 
+# torch.cuda's name for it exists in every torch sweep admits (torch.OutOfMemoryError
+# only in newer ones).
+OutOfMemory: type[Exception] = torch.cuda.OutOfMemoryError
+
 
 def describe(e: BaseException) -> str:
     """A one-line reason for a trial that raised."""
-    if isinstance(e, torch.OutOfMemoryError):
+    if isinstance(e, OutOfMemory):
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         return f"out of memory: {first}"[:500]
     text = " ".join(str(e).split())
@@ -36,9 +45,12 @@ def _free_memory(device: torch.device) -> None:
 
 def run_job(job: Job, data: DataBundle, device: torch.device) -> JobGen:
     """Train ``job`` on ``device``; yields EpochReports (send back a Decision) and Ended items."""
-    for group in job.groups:
+    pending = list(job.groups)
+    while pending:
+        group = pending.pop(0)
         live = {t.number for t in group}
         failure: str | None = None
+        out_of_memory = False
         try:
             runner = make_runner(group, data.n_features, data.n_outputs, job.settings, device)
             gen = train(runner, data, job.settings)
@@ -56,13 +68,17 @@ def run_job(job: Job, data: DataBundle, device: torch.device) -> JobGen:
                     decision = yield expect(item, EpochReport, "a step of training")
                     reply = decision.stop if decision is not None else None
         except Exception as e:  # a trial's own error fails its trials, never the worker
-            failure = describe(e)
+            failure, out_of_memory = describe(e), isinstance(e, OutOfMemory)
         finally:
             runner = gen = None  # type: ignore[assignment]
         if failure is not None:
             # After an error (CUDA out of memory above all) give the memory back before
             # the next group; on the normal path dropping the runner is enough.
             _free_memory(device)
+        if out_of_memory and len(live) > 1:  # the halves again, first
+            rest = tuple(t for t in group if t.number in live)
+            pending[:0] = [rest[: len(rest) // 2], rest[len(rest) // 2 :]]
+            continue
         if failure is not None and live:
             yield Ended(
                 tuple(

@@ -8,6 +8,15 @@ from sweep.data import DataBundle, load_data
 from sweep.train import Ended, EpochReport, Runner, TrainSettings, TrialResult, train
 
 
+@pytest.fixture(autouse=True)
+def full_float32_matmuls():
+    """Packed and alone results are compared in float32: no TF32 matmuls on a GPU."""
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    yield
+    torch.set_float32_matmul_precision(before)
+
+
 @pytest.fixture(scope="session")
 def moons() -> DataBundle:
     torch.set_num_threads(1)
