@@ -20,11 +20,11 @@ TASKS: tuple[Task, ...] = get_args(Task)
 Activation = Literal["relu", "tanh", "split", "sum"]
 ACTIVATIONS: tuple[Activation, ...] = get_args(Activation)
 
-Loss = Literal["bce", "mse", "quartic", "cross_entropy"]
+Loss = Literal["bce", "mse", "quartic", "l1", "smooth_l1", "cross_entropy"]
 LOSSES: tuple[Loss, ...] = get_args(Loss)
 
 # Optimizers whose update sweep can apply to a stacked pack of trials at once.
-PackableOptimizer = Literal["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"]
+PackableOptimizer = Literal["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "rprop"]
 # These run one trial at a time (L-BFGS needs a closure and line search per trial).
 SoloOptimizer = Literal["adamax", "nadam", "radam", "lbfgs"]
 Optimizer = Literal[PackableOptimizer, SoloOptimizer]
@@ -41,14 +41,14 @@ SAMPLERS: tuple[Sampler, ...] = get_args(Sampler)
 Pruner = Literal["median", "percentile", "hyperband", "successive_halving", "none"]
 PRUNERS: tuple[Pruner, ...] = get_args(Pruner)
 
-# Losses that make sense for each task. Binary outputs one logit (BCE on it,
-# MSE/quartic on its sigmoid); multi-class outputs one logit per class
-# (cross-entropy, one-vs-all BCE, MSE/quartic on the softmax against one-hot).
+# Losses that make sense for each task. Binary outputs one logit (BCE on it, the
+# distance losses on its sigmoid); multi-class outputs one logit per class
+# (cross-entropy, one-vs-all BCE, the distance losses on the softmax against one-hot).
 # Keyed by str, not Task: callers look them up with a task read back from storage.
 LOSSES_FOR_TASK: dict[str, tuple[Loss, ...]] = {
-    "binary": ("bce", "mse", "quartic"),
-    "multiclass": ("cross_entropy", "bce", "mse", "quartic"),
-    "regression": ("mse", "quartic"),
+    "binary": ("bce", "mse", "quartic", "l1", "smooth_l1"),
+    "multiclass": ("cross_entropy", "bce", "mse", "quartic", "l1", "smooth_l1"),
+    "regression": ("mse", "quartic", "l1", "smooth_l1"),
 }
 DEFAULT_LOSS: dict[str, Loss] = {
     "binary": "bce",
@@ -58,4 +58,6 @@ DEFAULT_LOSS: dict[str, Loss] = {
 
 # Which hyperparameters each optimizer takes (the others are not sampled for it).
 USES_MOMENTUM: tuple[Optimizer, ...] = ("sgd", "rmsprop")
-USES_WEIGHT_DECAY: tuple[Optimizer, ...] = tuple(o for o in OPTIMIZERS if o != "lbfgs")
+USES_WEIGHT_DECAY: tuple[Optimizer, ...] = tuple(
+    o for o in OPTIMIZERS if o not in ("lbfgs", "rprop")
+)

@@ -28,9 +28,13 @@ def _squared(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (target - pred).pow(2).flatten(1).mean(dim=1)
 
 
+def _mean(per: torch.Tensor) -> torch.Tensor:
+    return per.flatten(1).mean(dim=1)
+
+
 def probabilities(out: torch.Tensor, task: str) -> torch.Tensor:
-    """What MSE and quartic compare with the target: sigmoid (binary), softmax (multi-class),
-    the raw output (regression)."""
+    """What the distance losses (MSE, quartic, L1, smooth L1) compare with the target:
+    sigmoid (binary), softmax (multi-class), the raw output (regression)."""
     if task == "binary":
         return torch.sigmoid(out)
     if task == "multiclass":
@@ -59,4 +63,8 @@ def member_loss(kind: str, out: torch.Tensor, target: torch.Tensor, task: str) -
         return _squared(pred, dense)
     if kind == "quartic":
         return quartic(pred, dense)
+    if kind == "l1":  # mean absolute error
+        return _mean((dense - pred).abs())
+    if kind == "smooth_l1":  # torch's, beta 1: squared below 1, absolute above
+        return _mean(F.smooth_l1_loss(pred, dense, reduction="none"))
     raise ValueError(f"unknown loss {kind!r}; valid: {', '.join(LOSSES)}")

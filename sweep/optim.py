@@ -26,6 +26,8 @@ RMSPROP_EPS = 1e-8
 ADAGRAD_EPS = 1e-10
 ADADELTA_RHO = 0.9
 ADADELTA_EPS = 1e-6
+RPROP_ETAS = (0.5, 1.2)  # (etaminus, etaplus)
+RPROP_STEP_SIZES = (1e-6, 50.0)  # step sizes are kept within these
 
 
 def lr_at(config: TrialConfig, epoch: int, epochs: int) -> float:
@@ -70,6 +72,8 @@ def build_optimizer(
         return torch.optim.Adadelta(
             params, lr=lr, rho=ADADELTA_RHO, eps=ADADELTA_EPS, weight_decay=wd
         )
+    if name == "rprop":  # the learning rate is the first step size; no weight decay
+        return torch.optim.Rprop(params, lr=lr, etas=RPROP_ETAS, step_sizes=RPROP_STEP_SIZES)
     if name == "adamax":
         return torch.optim.Adamax(params, lr=lr, weight_decay=wd)
     if name == "nadam":

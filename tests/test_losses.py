@@ -22,6 +22,9 @@ def test_regression_losses_per_member() -> None:
     y = torch.tensor([[[0.0], [1.0]], [[2.0], [-2.0]]])
     assert member_loss("mse", out, y, "regression").tolist() == pytest.approx([2.5, 4.0])
     assert member_loss("quartic", out, y, "regression").tolist() == pytest.approx([8.5, 16.0])
+    assert member_loss("l1", out, y, "regression").tolist() == pytest.approx([1.5, 2.0])
+    # smooth L1 (beta 1): 0.5 d^2 below 1, |d| - 0.5 above: member 0 (0.5 + 1.5) / 2
+    assert member_loss("smooth_l1", out, y, "regression").tolist() == pytest.approx([1.0, 1.5])
 
 
 def test_binary_bce_matches_torch_and_mse_uses_the_sigmoid() -> None:
@@ -36,6 +39,10 @@ def test_binary_bce_matches_torch_and_mse_uses_the_sigmoid() -> None:
     )
     assert member_loss("quartic", out, y, "binary").item() == pytest.approx(
         ((p - y) ** 4).mean().item()
+    )
+    assert member_loss("l1", out, y, "binary").item() == pytest.approx((p - y).abs().mean().item())
+    assert member_loss("smooth_l1", out, y, "binary").item() == pytest.approx(
+        F.smooth_l1_loss(p, y).item()
     )
 
 

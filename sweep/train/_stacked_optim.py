@@ -24,6 +24,8 @@ from sweep.optim import (
     ADAM_EPS,
     RMSPROP_ALPHA,
     RMSPROP_EPS,
+    RPROP_ETAS,
+    RPROP_STEP_SIZES,
 )
 from sweep.space import TrialConfig
 
@@ -34,6 +36,7 @@ _STATE = {
     "rmsprop": ("square_avg", "buf"),
     "adagrad": ("sum",),
     "adadelta": ("square_avg", "acc_delta"),
+    "rprop": ("prev", "step_size"),
 }
 
 
@@ -175,6 +178,16 @@ class _Family:
             delta = torch.add(st["acc_delta"], ADADELTA_EPS, out=b).sqrt_().div_(std).mul_(g)
             st["acc_delta"].mul_(ADADELTA_RHO).addcmul_(delta, delta, value=1 - ADADELTA_RHO)
             p.add_(delta.mul_(c["neg_lr"]))
+        elif name == "rprop":  # no weight decay, as torch.optim.Rprop
+            etaminus, etaplus = RPROP_ETAS
+            if self.steps == 1:  # torch: the step sizes start at the learning rate
+                st["step_size"].copy_(c["lr"].expand_as(p))
+            sign = torch.mul(g, st["prev"], out=a).sign_()
+            sign = torch.where(sign > 0, etaplus, torch.where(sign < 0, etaminus, 1.0))
+            st["step_size"].mul_(sign).clamp_(*RPROP_STEP_SIZES)
+            kept = torch.where(sign == etaminus, 0.0, g)  # a gradient that changed sign: 0
+            p.addcmul_(kept.sign(), st["step_size"], value=-1)
+            st["prev"].copy_(kept)
         else:  # pragma: no cover - guarded in StackedOptimizer.__init__
             raise ValueError(name)
 

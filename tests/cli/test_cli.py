@@ -91,7 +91,7 @@ BAD_RUNS = [
     (
         "loss.toml",
         "[study]\nname='x'\n[data]\nsource='moons'\n[space]\nloss='huber'\n",
-        ["space.loss", "valid: bce, mse, quartic, cross_entropy"],
+        ["space.loss", "valid: bce, mse, quartic, l1, smooth_l1, cross_entropy"],
     ),
     (
         "type.toml",

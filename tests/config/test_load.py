@@ -157,7 +157,7 @@ BAD = [
     (
         "[study]\nname='x'\n[data]\nsource='moons'\n[space]\nloss='huber'\n",
         "space.loss",
-        "valid: bce, mse, quartic, cross_entropy",
+        "valid: bce, mse, quartic, l1, smooth_l1, cross_entropy",
     ),
     (
         "[study]\nname='x'\n[data]\nsource='moons'\n[space]\nloss='cross_entropy'\n",

@@ -28,6 +28,7 @@ import pytest
 import torch
 
 from sweep.config import ACTIVATIONS, PACKABLE_OPTIMIZERS, parse_spec
+from sweep.config._choices import LOSSES_FOR_TASK
 from sweep.data import DataBundle, RawData
 from sweep.data._bundle import bundle
 from sweep.model import Layout
@@ -136,7 +137,7 @@ def blobs() -> DataBundle:
 
 def test_every_activation_loss_and_optimizer_matches_alone_in_one_pack(moons) -> None:
     rng = random.Random(0)
-    combos = itertools.product(ACTIVATIONS, ("bce", "mse", "quartic"), PACKABLE_OPTIMIZERS)
+    combos = itertools.product(ACTIVATIONS, LOSSES_FOR_TASK["binary"], PACKABLE_OPTIMIZERS)
     tasks = _tasks([_varied(rng, a, loss, o) for a, loss, o in combos])
     settings = TrainSettings(task="binary", epochs=2)
     _assert_same(_alone(tasks, moons, settings), _packed(tasks, moons, settings), "binary")
@@ -164,9 +165,7 @@ def test_a_trial_without_a_stacked_optimizer_trains_alone(moons) -> None:
 
 def test_multiclass_losses_match_alone(blobs) -> None:
     rng = random.Random(1)
-    combos = itertools.product(
-        ("cross_entropy", "bce", "mse", "quartic"), ("adam", "sgd", "rmsprop")
-    )
+    combos = itertools.product(LOSSES_FOR_TASK["multiclass"], ("adam", "sgd", "rmsprop"))
     tasks = _tasks([_varied(rng, rng.choice(ACTIVATIONS), loss, o) for loss, o in combos])
     settings = TrainSettings(task="multiclass", epochs=2)
     _assert_same(_alone(tasks, blobs, settings), _packed(tasks, blobs, settings), "multiclass")
@@ -174,7 +173,7 @@ def test_multiclass_losses_match_alone(blobs) -> None:
 
 def test_regression_losses_match_alone(regression) -> None:
     rng = random.Random(2)
-    combos = itertools.product(("mse", "quartic"), PACKABLE_OPTIMIZERS)
+    combos = itertools.product(LOSSES_FOR_TASK["regression"], PACKABLE_OPTIMIZERS)
     tasks = _tasks(
         [_varied(rng, rng.choice(ACTIVATIONS), loss, o, batch_size=16) for loss, o in combos]
     )
