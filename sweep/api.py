@@ -23,6 +23,7 @@ from sweep.config import StudySpec
 from sweep.errors import ModelError, SweepError
 from sweep.metrics import Objective
 from sweep.report import trials_frame
+from sweep.report._pareto import pareto_frame, smallest_within
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
 from sweep.study import DATA_KEY, MODELS_KEY, objective_of, spec_of
@@ -104,6 +105,23 @@ class SweepStudy:
         """The ``k`` best complete trials, rank 1 first."""
         frame = trials_frame(self.optuna_study, states=(TrialState.COMPLETE,))
         return frame.head(k).reset_index(drop=True)
+
+    def pareto(self) -> pd.DataFrame:
+        """The complete trials no other beats on both the validation metric and the
+        parameter count (the accuracy-against-size front), best metric first."""
+        return pareto_frame(self.trials(), self.objective)
+
+    def smallest_within(self, within: float) -> BestTrial:
+        """The complete trial with the fewest parameters whose validation metric is within
+        ``within`` of the best.
+
+        Raises:
+            SweepError: no complete trial records its parameter count.
+        """
+        row = smallest_within(self.trials(), self.objective, within)
+        if row is None:
+            raise SweepError(f"study {self.name!r} has no complete trial with a parameter count")
+        return self.trial(int(row["trial"]))
 
     def trial(self, number: int) -> BestTrial:
         """One finished trial by number.

@@ -12,6 +12,16 @@ from sweep.cli._main import add_storage
 from sweep.cli._run import _positive
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report", help="rank a study's trials; write CSV, HTML or PNG reports; show effects"
@@ -32,12 +42,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--curves", type=_positive, default=10, metavar="N", help="learning curves of the N best"
     )
+    p.add_argument(
+        "--pareto", action="store_true", help="show the front of the metric against the size"
+    )
     p.add_argument("--all", action="store_true", help="export every study of the database")
     p.set_defaults(func=report)
 
     p = sub.add_parser("best", help="the best trial's parameters and metrics")
     p.add_argument("study", metavar="STUDY_NAME")
     add_storage(p)
+    p.add_argument(
+        "--within",
+        type=_non_negative,
+        metavar="D",
+        help="the smallest network whose metric is within D of the best",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=best)
 
@@ -84,6 +103,18 @@ def report(args: argparse.Namespace) -> int:
         top=args.top,
         console=console,
     )
+    if args.pareto:
+        from sweep.report._pareto import pareto_frame
+
+        front = pareto_frame(data.frame, data.objective)
+        print_ranked(
+            front,
+            title=f"{study.name}: the Pareto front of val {study.objective.name} against "
+            f"parameters ({len(front)} trials)",
+            metric=study.objective.name,
+            top=len(front),
+            console=console,
+        )
     if args.effects:
         from sweep.report import depth_width, effects
 
@@ -131,7 +162,12 @@ def best(args: argparse.Namespace) -> int:
     from sweep.api import open_study
 
     study = open_study(args.study, args.storage)
-    b = study.best
+    b = study.best if args.within is None else study.smallest_within(args.within)
+    what = (
+        "best trial"
+        if args.within is None
+        else f"smallest network within {args.within:g} of the best: trial"
+    )
     if args.json:
         print(
             json.dumps(
@@ -146,7 +182,7 @@ def best(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"study {study.name}: best trial {b.number}, val {study.objective.name} {b.value:.6g}")
+    print(f"study {study.name}: {what} {b.number}, val {study.objective.name} {b.value:.6g}")
     print("params:")
     for key, value in b.params.items():
         if value is not None:

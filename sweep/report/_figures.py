@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 
 from sweep.report._collect import ReportData
 from sweep.report._effects import depth_width, depth_width_grid, effect_dimensions
+from sweep.report._pareto import pareto_points
 from sweep.report._plots import Plot, drawn_study
 
 
@@ -103,6 +104,31 @@ def depth_width_figure(report: ReportData) -> go.Figure:
     return fig
 
 
+def pareto_figure(report: ReportData) -> go.Figure:
+    """Every complete trial's metric against its parameter count, the front joined."""
+    done, front = pareto_points(report)
+    fig = go.Figure()
+    for rows, name, mode in (
+        (done, "complete trials", "markers"),
+        (front, "Pareto front", "lines+markers"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=rows["n_params"],
+                y=rows["value"],
+                mode=mode,
+                name=name,
+                line={"shape": "hv"},
+                marker={"color": "#9aa5b1" if mode == "markers" else "#d62728"},
+                text=[f"trial {n}" for n in rows["trial"]],
+                hovertemplate="%{text}: %{y:.4f}, %{x} parameters<extra></extra>",
+            )
+        )
+    fig.update_layout(xaxis_title="parameters", yaxis_title=report.metric, height=420)
+    fig.update_xaxes(type="log")
+    return fig
+
+
 def plotly_figure(plot: Plot, report: ReportData) -> go.Figure:
     """The plotly figure of one planned plot.
 
@@ -117,6 +143,8 @@ def plotly_figure(plot: Plot, report: ReportData) -> go.Figure:
         fig = effects_figure(report)
     elif plot.key == "depth_width":
         fig = depth_width_figure(report)
+    elif plot.key == "pareto":
+        fig = pareto_figure(report)
     else:
         fig = _optuna_figure(plot, report.metric)
     fig.update_layout(title={"text": plot.title}, template="plotly_white")

@@ -10,6 +10,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from sweep.metrics import Objective
+from sweep.report._pareto import pareto_mask
 from sweep.report._read import read_trials
 from sweep.study import objective_of
 
@@ -63,6 +64,7 @@ COLUMN_DTYPES: dict[str, str] = {
     "epochs_run": "Int64",
     "train_seconds": "float64",
     "n_params": "Int64",
+    "pareto": "boolean",
     **dict.fromkeys(_METRICS, "float64"),
     "pack_size": "Int64",
     "device": "str",
@@ -106,7 +108,8 @@ def trials_frame(
     best), then pruned, failed and running ones.
 
     Columns: rank, trial, state, value, the hyperparameters (depth, width, widths,
-    activation, ..., lr ...), epochs_run, train_seconds, n_params, train_loss, the
+    activation, ..., lr ...), epochs_run, train_seconds, n_params, pareto (on the front of
+    the metric against the parameter count, see ``pareto_mask``), train_loss, the
     train/val/test metric, pack_size, device, fail_reason, prune_reason, started,
     finished (ISO 8601). Columns no trial has a value for are left out; the others
     have the types in ``COLUMN_DTYPES``.
@@ -165,6 +168,8 @@ def trials_frame(
         0, "rank", pd.array([i + 1 if c else pd.NA for i, c in enumerate(complete)], dtype="Int64")
     )
     frame = frame.dropna(axis=1, how="all").pipe(_keep_base, base)
+    if "n_params" in frame:  # on the front of the metric against the parameter count
+        frame.insert(frame.columns.get_loc("n_params") + 1, "pareto", pareto_mask(frame, objective))
     return typed(frame)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from sweep._output import check_file, write_text
 from sweep.report._collect import ReportData, best_models, collect
 from sweep.report._effects import EFFECT_COLUMNS, depth_width, depth_width_grid, effects
+from sweep.report._pareto import PARETO_COLUMNS, pareto_frame
 from sweep.report._plots import CURVES, Plot, first_line, plan
 
 TOP = 20  # rows of the ranked table
@@ -189,6 +190,12 @@ def _effects(report: ReportData) -> str:
     return "".join(parts)
 
 
+def _pareto_table(report: ReportData) -> str:
+    front = pareto_frame(report.frame, report.objective)
+    shown = [c for c in PARETO_COLUMNS if c in front]
+    return "<h3>The front, best metric first</h3>" + _table(front[shown], {"value": report.metric})
+
+
 def _depth_width_table(report: ReportData) -> str:
     cells = depth_width(report.frame, report.objective)
     best = depth_width_grid(cells, "best")
@@ -246,6 +253,8 @@ def html_report(report: ReportData, *, top: int = TOP, curves: int = CURVES) -> 
             body = _effects(report) + body
         if plot.key == "depth_width" and not plot.skip:
             body += _depth_width_table(report)
+        if plot.key == "pareto" and not plot.skip:
+            body += _pareto_table(report)
         sections.append((plot.key, plot.title, body))
     nav = " ".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
     content = "".join(_section(key, title, body) for key, title, body in sections)

@@ -3,9 +3,18 @@ the parameter count, and the smallest network nearly as good as the best."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from sweep.metrics import Objective
+
+if TYPE_CHECKING:  # _collect builds the frame, whose pareto column comes from here
+    from sweep.report._collect import ReportData
+
+# The front's table in the HTML report (those the frame has).
+PARETO_COLUMNS = ["rank", "trial", "value", "n_params", "depth", "width", "widths",
+                  "activation", "loss", "optimizer", "lr"]  # fmt: skip
 
 
 def _sized(frame: pd.DataFrame) -> pd.DataFrame:
@@ -42,6 +51,12 @@ def pareto_mask(frame: pd.DataFrame, objective: Objective) -> pd.Series:
 def pareto_frame(frame: pd.DataFrame, objective: Objective) -> pd.DataFrame:
     """The front's rows of a ranked trials frame, best metric first."""
     return frame[pareto_mask(frame, objective).fillna(False).astype(bool)].reset_index(drop=True)
+
+
+def pareto_points(report: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every sized complete trial, the front by size) of a report, for the figures."""
+    front = pareto_frame(report.frame, report.objective).sort_values("n_params", kind="stable")
+    return _sized(report.frame), front
 
 
 def smallest_within(frame: pd.DataFrame, objective: Objective, within: float) -> pd.Series | None:

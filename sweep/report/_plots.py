@@ -33,6 +33,7 @@ PLOTS = [
     ("curves", "Learning curves of the top trials"),
     ("effects", "Objective by categorical dimension"),
     ("depth_width", "Depth x width"),
+    ("pareto", "Metric against size: the Pareto front"),
 ]
 PARALLEL_MAX = 1_000  # lines in the parallel coordinates plot
 PARALLEL_BEST = 100  # of which always the best ones
@@ -198,4 +199,14 @@ def plan(
         out.append(Plot("depth_width", titles["depth_width"], note=note))
     else:
         skip("depth_width", "the trials record no network widths")
+    from sweep.report._pareto import pareto_frame
+
+    if not pareto_frame(report.frame, report.objective).empty:
+        note = (
+            "Every complete trial against its parameter count (log scale); the front joins "
+            "those no other trial beats on both."
+        )
+        out.append(Plot("pareto", titles["pareto"], note=note))
+    else:
+        skip("pareto", "no complete trial records its parameter count")
     return out

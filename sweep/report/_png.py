@@ -18,6 +18,7 @@ import optuna
 from sweep._output import atomic_path, check_folder, make_folder
 from sweep.report._collect import ReportData, collect
 from sweep.report._effects import depth_width, depth_width_grid, effect_dimensions
+from sweep.report._pareto import pareto_points
 from sweep.report._plots import CURVES, Plot, drawn_study, first_line, plan
 
 if TYPE_CHECKING:
@@ -109,12 +110,29 @@ def _depth_width_figure(report: ReportData) -> Figure:
     return fig
 
 
+def _pareto_figure(report: ReportData) -> Figure:
+    import matplotlib.pyplot as plt
+
+    done, front = pareto_points(report)
+    fig, ax = plt.subplots()
+    ax.scatter(done["n_params"], done["value"], color="#9aa5b1", s=12, label="complete trials")
+    ax.step(front["n_params"], front["value"], where="post", color="#d62728", marker="o",
+            label="Pareto front")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters")
+    ax.set_ylabel(report.metric)
+    ax.legend()
+    return fig
+
+
 def png_figure(plot: Plot, report: ReportData) -> Figure:
     """The matplotlib figure of one planned plot (not skipped), titled and sized."""
     if plot.key == "effects":
         fig = _effects_figure(report)
     elif plot.key == "depth_width":
         fig = _depth_width_figure(report)
+    elif plot.key == "pareto":
+        fig = _pareto_figure(report)
     else:
         fig = _optuna_figure(plot, report.metric)
     fig.set_size_inches(*SIZE)
