@@ -6,7 +6,10 @@ same way and speak the same protocol (see ``sweep.train._loop``).
 A pack that runs out of device memory is split in two and each half tried again (its
 trials start over; the epochs they had reported stand), down to a trial alone, which
 then fails with the reason: one trial too large does not fail its pack partners, and
-the coordinator counts one failure, not K.
+the coordinator counts one failure, not K. Any other device error (a device-side
+assert, an illegal address) leaves the process's CUDA context unusable: the trials being
+trained fail with it and ``DeviceBroken`` ends the job, so that a worker process exits and
+the coordinator starts a new one in its slot (the job's other trials run again there).
 """
 
 from __future__ import annotations
@@ -26,6 +29,21 @@ JobGen = Generator[Item, "Decision | None", None]
 # torch.cuda's name for it exists in every torch sweep admits (torch.OutOfMemoryError
 # only in newer ones).
 OutOfMemory: type[Exception] = torch.cuda.OutOfMemoryError
+
+
+class DeviceBroken(Exception):
+    """A device error after which this process cannot use the device again."""
+
+
+def broken_device(e: BaseException) -> bool:
+    """Whether ``e`` is a device error other than out of memory: torch's AcceleratorError
+    where it has one, else a RuntimeError that CUDA raised."""
+    if isinstance(e, OutOfMemory):
+        return False
+    accelerator = getattr(torch, "AcceleratorError", None)
+    if accelerator is not None and isinstance(e, accelerator):
+        return True
+    return isinstance(e, RuntimeError) and "CUDA error" in str(e)
 
 
 def describe(e: BaseException) -> str:
@@ -50,7 +68,7 @@ def run_job(job: Job, data: DataBundle, device: torch.device) -> JobGen:
         group = pending.pop(0)
         live = {t.number for t in group}
         failure: str | None = None
-        out_of_memory = False
+        out_of_memory = broken = False
         try:
             runner = make_runner(group, data.n_features, data.n_outputs, job.settings, device)
             gen = train(runner, data, job.settings)
@@ -67,13 +85,15 @@ def run_job(job: Job, data: DataBundle, device: torch.device) -> JobGen:
                 else:
                     decision = yield expect(item, EpochReport, "a step of training")
                     reply = decision.stop if decision is not None else None
-        except Exception as e:  # a trial's own error fails its trials, never the worker
+        except Exception as e:  # a trial's own error fails its trials, not the worker
             failure, out_of_memory = describe(e), isinstance(e, OutOfMemory)
+            broken = broken_device(e)
         finally:
             runner = gen = None  # type: ignore[assignment]
-        if failure is not None:
+        if failure is not None and not broken:
             # After an error (CUDA out of memory above all) give the memory back before
-            # the next group; on the normal path dropping the runner is enough.
+            # the next group; on the normal path dropping the runner is enough. A broken
+            # device is not touched again.
             _free_memory(device)
         if out_of_memory and len(live) > 1:  # the halves again, first
             rest = tuple(t for t in group if t.number in live)
@@ -86,3 +106,5 @@ def run_job(job: Job, data: DataBundle, device: torch.device) -> JobGen:
                     for n in sorted(live)
                 )
             )
+        if broken:
+            raise DeviceBroken(failure)

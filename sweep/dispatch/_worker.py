@@ -10,6 +10,8 @@ from multiprocessing.connection import Connection
 from sweep._process import die_with_parent, expect
 from sweep.dispatch._messages import Decision, EpochReport, Hello, Job, JobDone, JobFailed, Shutdown
 
+DEVICE_BROKEN_EXIT = 3  # the exit code of a worker whose device broke
+
 
 def worker_main(conn: Connection, device_name: str, threads: int) -> None:
     """Serve jobs on ``conn`` until told to shut down or the coordinator goes away."""
@@ -20,7 +22,7 @@ def worker_main(conn: Connection, device_name: str, threads: int) -> None:
     import torch
 
     from sweep.data import load_data
-    from sweep.dispatch._execute import describe, run_job
+    from sweep.dispatch._execute import DeviceBroken, describe, run_job
 
     torch.set_num_threads(threads)
     device = torch.device(device_name)
@@ -51,6 +53,10 @@ def worker_main(conn: Connection, device_name: str, threads: int) -> None:
                 item = gen.send(reply)  # type: ignore[arg-type]
             except StopIteration:
                 break
+            except DeviceBroken:
+                # The device is unusable in this process: exit, and the coordinator
+                # starts a new worker in the slot (the job's other trials run again).
+                sys.exit(DEVICE_BROKEN_EXIT)
             conn.send(item)
             reply = conn.recv() if isinstance(item, EpochReport) else None
         conn.send(JobDone(job.job_id))

@@ -1,15 +1,20 @@
-"""A pack that runs out of device memory: split in halves and tried again, down to a trial
-alone, which fails with the reason. The error is raised from a step on the CPU, as CUDA
-raises it, so the splitting runs here."""
+"""Device errors in a job. Out of memory: the pack is split in halves and tried again,
+down to a trial alone, which fails with the reason. Any other device error: the trials
+fail and the worker exits, to be replaced. The errors are raised from a step on the CPU,
+as CUDA raises them, so the handling runs here."""
 
 from __future__ import annotations
 
+import multiprocessing
+
+import pytest
 import torch
 
 from sweep.config import parse_spec
 from sweep.data import load_data
-from sweep.dispatch._execute import run_job
-from sweep.dispatch._messages import Job
+from sweep.dispatch._execute import DeviceBroken, run_job
+from sweep.dispatch._messages import Hello, Job
+from sweep.dispatch._worker import DEVICE_BROKEN_EXIT, worker_main
 from sweep.space import TrialConfig
 from sweep.train import Ended, TrainSettings, TrialResult, TrialTask
 from sweep.train._stacked import StackedRunner
@@ -84,3 +89,48 @@ def test_one_trial_out_of_memory_fails_with_the_reason(monkeypatch) -> None:
     monkeypatch.setattr(StackedRunner, "step", lambda self, x, y: _raise(self))
     ended = _ended(*_job(1))
     assert ended[0].outcome == "failed" and ended[0].reason.startswith("out of memory")
+
+
+def _illegal_address(self, x, y):
+    if 0 in self.numbers:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+    return STEP(self, x, y)
+
+
+def _two_groups() -> tuple[Job, object]:
+    job, data = _job(3)
+    (tasks,) = job.groups
+    return Job(1, (tasks[:2], tasks[2:]), job.data, job.settings), data
+
+
+def test_a_broken_device_fails_its_trials_and_ends_the_job(monkeypatch) -> None:
+    monkeypatch.setattr(StackedRunner, "step", _illegal_address)
+    job, data = _two_groups()
+    ended: dict[int, TrialResult] = {}
+    with pytest.raises(DeviceBroken):
+        for item in run_job(job, data, torch.device("cpu")):
+            if isinstance(item, Ended):
+                ended.update({r.number: r for r in item.results})
+    assert sorted(ended) == [0, 1]  # trial 2, in the next group, never ran here
+    assert all("CUDA error: an illegal memory access" in r.reason for r in ended.values())
+
+
+def test_a_worker_whose_device_broke_exits_for_a_new_one(monkeypatch) -> None:
+    # The real worker loop, in a forked process that inherits the injected error.
+    monkeypatch.setattr(StackedRunner, "step", _illegal_address)
+    job, _ = _two_groups()
+    ours, theirs = multiprocessing.Pipe()
+    worker = multiprocessing.get_context("fork").Process(
+        target=worker_main, args=(theirs, "cpu", 1), daemon=True
+    )
+    worker.start()
+    try:
+        assert isinstance(ours.recv(), Hello)
+        ours.send(job)
+        first = ours.recv()
+        assert isinstance(first, Ended) and sorted(r.number for r in first.results) == [0, 1]
+        worker.join(timeout=60)
+        assert worker.exitcode == DEVICE_BROKEN_EXIT
+    finally:
+        if worker.is_alive():
+            worker.kill()
