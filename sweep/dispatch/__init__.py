@@ -1,6 +1,6 @@
 """Dispatching trials to devices: a coordinator per machine, slots, worker processes."""
 
-from sweep.dispatch._coordinator import Coordinator, RunStats, make_slots
+from sweep.dispatch._coordinator import Coordinator, RunStats
 from sweep.dispatch._devices import (
     SlotPlan,
     auto_pack_size,
@@ -10,6 +10,7 @@ from sweep.dispatch._devices import (
     plan_slots,
     resolve_devices,
 )
+from sweep.dispatch._slots import make_slots
 from sweep.dispatch._source import Ahead, InTurn, TrialSource
 
 __all__ = [

@@ -32,7 +32,7 @@ from sweep.dispatch._heartbeat import Heartbeat
 from sweep.dispatch._messages import Decision, Ended, EpochReport, Job, JobDone, JobFailed
 from sweep.dispatch._pruning import Judge
 from sweep.dispatch._recorder import Ending, Recorder, Running
-from sweep.dispatch._slots import InProcessSlot, ProcessSlot, Slot, WorkerDied
+from sweep.dispatch._slots import ProcessSlot, Slot, WorkerDied
 from sweep.dispatch._source import InTurn, TrialSource
 from sweep.dispatch._stops import Stops
 from sweep.errors import TooManyFailures
@@ -405,19 +405,4 @@ class Coordinator:
         self._show_slot(slot, "restarted")
 
 
-def make_slots(plans: list[Any], data: DataBundle) -> list[Slot]:
-    """One in-process slot when there is a single slot; worker processes otherwise."""
-    from sweep.dispatch._slots import start_slots
-
-    if len(plans) == 1:
-        import torch
-
-        if plans[0].device == "cpu":
-            torch.set_num_threads(plans[0].threads)
-        return [InProcessSlot(plans[0].name, plans[0].device, data)]
-    slots = [ProcessSlot(p.name, p.device, p.threads) for p in plans]
-    start_slots(slots)
-    return list(slots)
-
-
-__all__ = ["Coordinator", "RunStats", "make_slots"]
+__all__ = ["Coordinator", "RunStats"]

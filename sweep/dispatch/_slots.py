@@ -202,3 +202,14 @@ def start_slots(slots: list[ProcessSlot]) -> None:
     deadline = time.monotonic() + 180.0
     for slot in slots:
         slot.wait_ready(max(1.0, deadline - time.monotonic()))
+
+
+def make_slots(plans: list[Any], data: DataBundle) -> list[Slot]:
+    """One in-process slot when there is a single slot; worker processes otherwise."""
+    if len(plans) == 1:
+        if plans[0].device == "cpu":
+            torch.set_num_threads(plans[0].threads)
+        return [InProcessSlot(plans[0].name, plans[0].device, data)]
+    slots = [ProcessSlot(p.name, p.device, p.threads) for p in plans]
+    start_slots(slots)
+    return list(slots)

@@ -11,8 +11,9 @@ from sweep._overrides import resolve_task
 from sweep.config import load_spec
 from sweep.data import load_data
 from sweep.dispatch import _recorder
-from sweep.dispatch._coordinator import Coordinator, make_slots
+from sweep.dispatch._coordinator import Coordinator
 from sweep.dispatch._devices import plan_slots
+from sweep.dispatch._slots import make_slots
 from sweep.metrics import objective_for
 from sweep.progress import Board, Display
 from sweep.storage import open_storage
