@@ -32,6 +32,16 @@ PACKABLE_OPTIMIZERS: tuple[PackableOptimizer, ...] = get_args(PackableOptimizer)
 SOLO_OPTIMIZERS: tuple[SoloOptimizer, ...] = get_args(SoloOptimizer)
 OPTIMIZERS: tuple[Optimizer, ...] = PACKABLE_OPTIMIZERS + SOLO_OPTIMIZERS
 
+# How a trial's loss adds up its elements: torch's ``reduction`` (the tutorials that
+# sum also scale their learning rate to it).
+Reduction = Literal["mean", "sum"]
+REDUCTIONS: tuple[Reduction, ...] = get_args(Reduction)
+
+# A trial's starting weights: torch's nn.Linear default, or every weight drawn from
+# N(0, 1) with the biases at zero (the tutorial that compares NumPy and torch).
+Init = Literal["default", "normal"]
+INITS: tuple[Init, ...] = get_args(Init)
+
 Scheduler = Literal["none", "step", "cosine"]
 SCHEDULERS: tuple[Scheduler, ...] = get_args(Scheduler)
 

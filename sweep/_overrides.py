@@ -52,7 +52,7 @@ def with_overrides(
     spec = dataclasses.replace(spec, study=study, run=run)
     if pinned is not None:
         try:
-            space = spec.pinned_space(pinned)
+            chosen = spec.pinned_config(pinned)
         except SpecValueError as e:
             raise e.to_config_error(spec.path) from None
         study = dataclasses.replace(
@@ -61,7 +61,9 @@ def with_overrides(
             trials=n_trials if n_trials is not None else 1,
             pruner="none",
         )
-        spec = dataclasses.replace(spec, study=study, space=space, pinned=())
+        spec = dataclasses.replace(
+            spec, study=study, space=chosen.space, train=chosen.train or spec.train, pinned=()
+        )
     return spec
 
 

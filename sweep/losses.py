@@ -14,22 +14,25 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from sweep.config._choices import LOSSES
+from sweep.config._choices import LOSSES, REDUCTIONS
 
 __all__ = ["member_loss", "probabilities", "quartic"]
 
 
-def quartic(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """mean((y - y_hat) ** 4) over everything but the leading member axis."""
-    return (target - pred).pow(4).flatten(1).mean(dim=1)
+def quartic(pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """mean((y - y_hat) ** 4) over everything but the leading member axis (or the sum,
+    with ``reduction="sum"``)."""
+    return _reduce((target - pred).pow(4), reduction)
 
 
-def _squared(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (target - pred).pow(2).flatten(1).mean(dim=1)
-
-
-def _mean(per: torch.Tensor) -> torch.Tensor:
-    return per.flatten(1).mean(dim=1)
+def _reduce(per: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Each member's mean (or sum) of its per-element losses ``per`` (K, ...)."""
+    flat = per.flatten(1)
+    if reduction == "mean":
+        return flat.mean(dim=1)
+    if reduction == "sum":
+        return flat.sum(dim=1)
+    raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
 
 
 def probabilities(out: torch.Tensor, task: str) -> torch.Tensor:
@@ -48,23 +51,27 @@ def _dense_target(target: torch.Tensor, out: torch.Tensor, task: str) -> torch.T
     return target
 
 
-def member_loss(kind: str, out: torch.Tensor, target: torch.Tensor, task: str) -> torch.Tensor:
-    """Loss ``kind`` for each member: (K, B, n_outputs) outputs -> (K,) losses."""
+def member_loss(
+    kind: str, out: torch.Tensor, target: torch.Tensor, task: str, reduction: str = "mean"
+) -> torch.Tensor:
+    """Loss ``kind`` for each member: (K, B, n_outputs) outputs -> (K,) losses.
+
+    ``reduction`` is torch's: ``mean`` over the member's elements (rows for
+    cross-entropy, rows x outputs otherwise), or their ``sum``."""
     if kind == "cross_entropy":
         k, b, c = out.shape
         per = F.cross_entropy(out.reshape(k * b, c), target.reshape(k * b), reduction="none")
-        return per.reshape(k, b).mean(dim=1)
+        return _reduce(per.reshape(k, b), reduction)
     dense = _dense_target(target, out, task)
     if kind == "bce":
-        per = F.binary_cross_entropy_with_logits(out, dense, reduction="none")
-        return per.flatten(1).mean(dim=1)
+        return _reduce(F.binary_cross_entropy_with_logits(out, dense, reduction="none"), reduction)
     pred = probabilities(out, task)
     if kind == "mse":
-        return _squared(pred, dense)
+        return _reduce((dense - pred).pow(2), reduction)
     if kind == "quartic":
-        return quartic(pred, dense)
+        return quartic(pred, dense, reduction)
     if kind == "l1":  # mean absolute error
-        return _mean((dense - pred).abs())
+        return _reduce((dense - pred).abs(), reduction)
     if kind == "smooth_l1":  # torch's, beta 1: squared below 1, absolute above
-        return _mean(F.smooth_l1_loss(pred, dense, reduction="none"))
+        return _reduce(F.smooth_l1_loss(pred, dense, reduction="none"), reduction)
     raise ValueError(f"unknown loss {kind!r}; valid: {', '.join(LOSSES)}")

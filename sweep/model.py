@@ -13,6 +13,7 @@ Activations (per hidden layer of width w):
   relu, tanh  - the usual;
   split       - the first round(f * w) units use ReLU, the rest tanh;
   sum         - ReLU and tanh of the same pre-activation, added.
+A network may use one for every hidden layer or its own per layer.
 Every activation maps 0 to 0, which is what lets packed training pad widths
 with zeros exactly.
 """
@@ -271,7 +272,7 @@ class MLP(nn.Module):
         n_inputs: int,
         widths: Sequence[int],
         n_outputs: int,
-        activation: str = "relu",
+        activation: str | Sequence[str] = "relu",
         split_fraction: float | None = None,
         dropout: float = 0.0,
     ) -> None:
@@ -279,8 +280,11 @@ class MLP(nn.Module):
         self.layout = Layout(n_inputs, tuple(widths), n_outputs)
         *hidden, out = self.layout.layers
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in hidden)
+        kinds = [activation] * len(hidden) if isinstance(activation, str) else list(activation)
+        if len(kinds) != len(hidden):
+            raise ValueError(f"{len(kinds)} activations for {len(hidden)} hidden layers")
         self.activations = nn.ModuleList(
-            Activation(activation, w, split_fraction) for w in self.layout.widths
+            Activation(kind, w, split_fraction) for kind, w in zip(kinds, self.layout.widths)
         )
         self.dropout = SeededDropout(dropout)
         self.out = nn.Linear(*out)
@@ -296,15 +300,22 @@ class MLP(nn.Module):
 
 
 # -- a trial's starting point ------------------------------------------------------------------
-def initial_weights(layout: Layout, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def initial_weights(
+    layout: Layout, seed: int, init: str = "default"
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The initial (weight (out, in), bias) per layer, hidden layers then the output layer,
     on the CPU: PyTorch's default ``nn.Linear`` initialisation, drawn in the order an ``MLP``
     creates its layers from a generator seeded with ``seed``. These are the numbers
     ``torch.manual_seed(seed)`` followed by building the ``MLP`` gives, without touching the
-    global random state; the pack and ``build_model`` both start from them."""
+    global random state; the pack and ``build_model`` both start from them.
+
+    ``init = "normal"``: every weight drawn from N(0, 1) instead, the biases zero."""
     generator = torch.Generator().manual_seed(seed)
     out = []
     for fan_in, fan_out in layout.layers:
+        if init == "normal":
+            out.append((torch.randn(fan_out, fan_in, generator=generator), torch.zeros(fan_out)))
+            continue
         weight = torch.empty(fan_out, fan_in)
         nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
@@ -322,12 +333,13 @@ def build_model(config: TrialConfig, n_inputs: int, n_outputs: int, seed: int) -
             n_inputs,
             config.widths,
             n_outputs,
-            config.activation,
+            config.layer_activations,
             config.split_fraction,
             config.dropout,
         )
+    start = initial_weights(model.layout, seed, config.init)
     with torch.no_grad():
-        for linear, (weight, bias) in zip(model.linears(), initial_weights(model.layout, seed)):
+        for linear, (weight, bias) in zip(model.linears(), start):
             linear.weight.copy_(weight)
             linear.bias.copy_(bias)
     return model

@@ -19,8 +19,12 @@ def describe_config(config: TrialConfig) -> str:
     widths = "-".join(str(w) for w in config.widths)
     act = config.activation
     if config.split_fraction is not None:
-        act = f"split{config.split_fraction:.2f}"
+        act = act.replace("split", f"split{config.split_fraction:.2f}")
     extra = ""
+    if config.reduction != "mean":
+        extra += f" {config.reduction}"
+    if config.init != "default":
+        extra += f" init={config.init}"
     if config.dropout:
         extra += f" drop={config.dropout:.2g}"
     if config.weight_decay:

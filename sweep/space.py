@@ -12,7 +12,15 @@ from typing import Any
 
 import optuna
 
-from sweep._choices import USES_MOMENTUM, USES_WEIGHT_DECAY, Loss, Optimizer, Scheduler
+from sweep._choices import (
+    USES_MOMENTUM,
+    USES_WEIGHT_DECAY,
+    Init,
+    Loss,
+    Optimizer,
+    Reduction,
+    Scheduler,
+)
 from sweep.config import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
 
 
@@ -20,9 +28,11 @@ from sweep.config import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
 class TrialConfig:
     """Everything that defines one trial's network and optimisation.
 
-    Hyperparameters that do not apply are None: ``split_fraction`` unless the
+    Hyperparameters that do not apply are None: ``split_fraction`` unless a layer's
     activation is ``split``; ``momentum`` unless the optimizer takes one;
-    ``step_size``/``gamma`` unless the scheduler is ``step``.
+    ``step_size``/``gamma`` unless the scheduler is ``step``. ``activations`` is one
+    activation per hidden layer where they differ (``activation`` then names them all,
+    comma-separated); None where every layer uses ``activation``.
     """
 
     widths: tuple[int, ...]
@@ -38,14 +48,30 @@ class TrialConfig:
     scheduler: Scheduler = "none"
     step_size: int | None = None
     gamma: float | None = None
+    reduction: Reduction = "mean"
+    init: Init = "default"
+    activations: tuple[str, ...] | None = None
 
     @property
     def depth(self) -> int:
         return len(self.widths)
 
+    @property
+    def layer_activations(self) -> tuple[str, ...]:
+        """Each hidden layer's activation."""
+        return self.activations or (self.activation,) * self.depth
+
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain values; the later ones (``reduction``, ``init``,
+        ``activations``) only where they differ from their defaults, so that the record
+        of a trial without them reads as it always has."""
         out = dataclasses.asdict(self)
         out["widths"] = list(self.widths)
+        for key, default in _LATER_DEFAULTS.items():
+            if out[key] == default:
+                del out[key]
+        if self.activations is not None:
+            out["activations"] = list(self.activations)
         return out
 
     @classmethod
@@ -53,7 +79,12 @@ class TrialConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in raw.items() if k in known}
         kwargs["widths"] = tuple(int(w) for w in kwargs["widths"])
+        if kwargs.get("activations") is not None:
+            kwargs["activations"] = tuple(kwargs["activations"])
         return cls(**kwargs)
+
+
+_LATER_DEFAULTS: dict[str, Any] = {"reduction": "mean", "init": "default", "activations": None}
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -94,17 +125,23 @@ def sample_config(space: SpaceSpec, trial: optuna.Trial) -> TrialConfig:
     else:
         widths = (int(s("width", space.width)),) * depth
     activation = s("activation", space.activation)
+    layers = space.activations
+    if layers is not None and len(set(layers)) > 1:
+        activation = ",".join(layers)
+    else:
+        layers = None
     optimizer = s("optimizer", space.optimizer)
     scheduler = s("scheduler", space.scheduler)
     return TrialConfig(
         widths=widths,
         activation=activation,
+        activations=layers,
         loss=s("loss", space.loss),
         optimizer=optimizer,
         lr=float(s("lr", space.lr)),
         batch_size=int(s("batch_size", space.batch_size)),
         split_fraction=float(s("split_fraction", space.split_fraction))
-        if activation == "split"
+        if "split" in (layers or (activation,))
         else None,
         momentum=float(s("momentum", space.momentum)) if optimizer in USES_MOMENTUM else None,
         weight_decay=float(s("weight_decay", space.weight_decay))
@@ -114,4 +151,6 @@ def sample_config(space: SpaceSpec, trial: optuna.Trial) -> TrialConfig:
         scheduler=scheduler,
         step_size=int(s("step_size", space.step_size)) if scheduler == "step" else None,
         gamma=float(s("gamma", space.gamma)) if scheduler == "step" else None,
+        reduction=s("reduction", space.reduction),
+        init=s("init", space.init),
     )

@@ -27,6 +27,21 @@ def test_regression_losses_per_member() -> None:
     assert member_loss("smooth_l1", out, y, "regression").tolist() == pytest.approx([1.0, 1.5])
 
 
+def test_summed_losses_are_torchs_reduction_sum() -> None:
+    torch.manual_seed(0)
+    out, y = torch.randn(2, 5, 3), torch.randn(2, 5, 3)
+    for kind, torch_loss in (("mse", F.mse_loss), ("l1", F.l1_loss)):
+        summed = member_loss(kind, out, y, "regression", "sum")
+        expected = [torch_loss(out[m], y[m], reduction="sum").item() for m in range(2)]
+        assert summed.tolist() == pytest.approx(expected, rel=1e-6)
+    logits, labels = torch.randn(1, 4, 3), torch.tensor([[0, 2, 1, 1]])
+    assert member_loss("cross_entropy", logits, labels, "multiclass", "sum").item() == (
+        pytest.approx(F.cross_entropy(logits[0], labels[0], reduction="sum").item())
+    )
+    with pytest.raises(ValueError, match="valid: mean, sum"):
+        member_loss("mse", out, y, "regression", "max")
+
+
 def test_binary_bce_matches_torch_and_mse_uses_the_sigmoid() -> None:
     out = torch.tensor([[[0.3], [-1.2], [2.0]]])
     y = torch.tensor([[[1.0], [0.0], [1.0]]])

@@ -104,6 +104,31 @@ def test_initial_weights_are_pytorchs_default_init_under_the_seed(widths) -> Non
     assert not torch.equal(initial_weights(Layout.of(config, 5, 3), seed=12)[0][0], weights[0][0])
 
 
+def test_normal_init_draws_every_weight_from_a_standard_normal_with_zero_biases() -> None:
+    config = TrialConfig(
+        widths=(400,), activation="relu", loss="mse", optimizer="sgd", lr=1e-6, batch_size=8,
+        init="normal",
+    )  # fmt: skip
+    model = build_model(config, 300, 10, seed=5)
+    weights = torch.cat([model.hidden[0].weight.flatten(), model.out.weight.flatten()])
+    assert abs(weights.mean().item()) < 0.01 and abs(weights.std().item() - 1.0) < 0.01
+    assert not model.hidden[0].bias.any() and not model.out.bias.any()
+    again = build_model(config, 300, 10, seed=5)
+    assert torch.equal(again.hidden[0].weight, model.hidden[0].weight)
+
+
+def test_an_activation_per_layer() -> None:
+    """The tutorial's parallel sum on the first hidden layer only, ReLU after it."""
+    model = MLP(2, [4, 3], 1, ["sum", "relu"])
+    assert [a.kind for a in model.activations] == ["sum", "relu"]
+    x = torch.randn(5, 2)
+    z = model.hidden[0](x)
+    h = torch.relu(model.hidden[1](torch.relu(z) + torch.tanh(z)))
+    assert torch.allclose(model(x), model.out(h))
+    with pytest.raises(ValueError, match="1 activations for 2 hidden layers"):
+        MLP(2, [4, 3], 1, ["relu"])
+
+
 def test_dropout_only_in_training_and_seeded() -> None:
     model = MLP(4, [64], 1, "relu", dropout=0.5)
     x = torch.randn(16, 4)

@@ -31,6 +31,15 @@ EXPECTED = {
     "digits",
     "diabetes",
 }
+# The tutorials' networks as written, by study (see each file's comments).
+TUTORIALS = {
+    "classification5": {"tutorial", "tutorial_sum"},
+    "regression5": {"tutorial"},
+    "sine": {"tutorial", "tutorial_deep"},
+    "random_regression": {"tutorial", "tutorial_adam"},
+    "mnist_ffn": {"tutorial"},
+    "mnist_mlp": {"tutorial"},
+}
 RUNS = [
     pytest.param(path, pinned, id=f"{path.stem}.{pinned}" if pinned else path.stem)
     for path in STUDIES
@@ -54,6 +63,9 @@ def _short(path: Path, idx_dir: Path) -> dict[str, Any]:
     table = tomllib.loads(path.read_text(encoding="utf-8"))
     table["study"].update(trials=1, keep_models=0)
     table["train"] = {**table.get("train", {}), "epochs": 1}
+    for pinned in table.get("pinned", {}).values():
+        if "epochs" in pinned:  # a tutorial's own epochs
+            pinned.update(epochs=1, eval_every=1)
     table["data"]["max_samples"] = 60
     if table["data"]["source"] in ("mnist", "fashion_mnist"):
         table["data"].update(data_dir=str(idx_dir), download=False)
@@ -68,6 +80,7 @@ def test_every_issue_study_is_there_with_a_reference() -> None:
         assert spec.name == path.stem  # reports/<name>.csv matches the file
         if path.stem in EXPECTED:
             assert "reference" in [p.name for p in spec.pinned]
+        assert TUTORIALS.get(path.stem, set()) <= {p.name for p in spec.pinned}
 
 
 @pytest.mark.parametrize(("path", "pinned"), RUNS)

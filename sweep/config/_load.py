@@ -37,6 +37,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _SECTIONS = ("study", "data", "train", "space", "run", "pinned", "enqueue")
+_TRAIN_KEYS = ("epochs", "eval_every")  # [train] keys a [pinned.*] table may set
 
 # [data] belongs to sweep.data (its sources, their options, DataSpec). It is
 # imported where a spec is parsed or written, not with this module, so that
@@ -106,10 +107,16 @@ def _parse(table: dict[str, Any], source: str) -> StudySpec:
     raw_pinned = _table(table.get("pinned", {}), "pinned")
     for name, raw in raw_pinned.items():
         section = f"pinned.{name}"
-        pinned_space = _section(section, _pin, space, _table(raw, section))
+        raw = _table(raw, section)
+        # A pinned configuration may train for its own epochs (a tutorial's count).
+        own = {k: raw[k] for k in _TRAIN_KEYS if k in raw}
+        pinned_train = build(TrainSpec, {**to_table(train), **own}, section) if own else None
+        pinned_space = _section(
+            section, _pin, space, {k: v for k, v in raw.items() if k not in _TRAIN_KEYS}
+        )
         if task is not None:
             pinned_space = _section(section, resolve_for_task, pinned_space, task)
-        pinned.append(Pinned(name, pinned_space))
+        pinned.append(Pinned(name, pinned_space, pinned_train))
     enqueue = _enqueue(table.get("enqueue", []), space)
     return StudySpec(study, data, train, space, run, tuple(pinned), task, source, enqueue)
 
@@ -162,12 +169,16 @@ def _check_direction(study: StudySection, task: Task) -> None:
         )
 
 
+# A pinned table gives these dimensions through a per-layer list.
+_GIVEN_BY = {"depth": "widths", "activation": "activations"}
+
+
 def _pin(space: SpaceSpec, raw: dict[str, Any]) -> SpaceSpec:
     """A pinned configuration: its own values over the space's fixed ones; nothing searched."""
     pinned = parse_space(raw)
     merged: dict[str, Any] = {}
     for key in DIMENSIONS:
-        if key in raw or (key == "depth" and "widths" in raw):
+        if key in raw or _GIVEN_BY.get(key, key) in raw:
             merged[key] = getattr(pinned, key)
             continue
         dim = getattr(space, key)
@@ -178,6 +189,7 @@ def _pin(space: SpaceSpec, raw: dict[str, Any]) -> SpaceSpec:
                 key, "is searched in [space], so a pinned configuration must give it"
             )
         merged[key] = dim
+    merged["activations"] = pinned.activations
     if "widths" in raw:
         merged["widths"] = pinned.widths
     elif space.widths is not None and "depth" not in raw and "width" not in raw:
@@ -199,9 +211,16 @@ def spec_to_table(spec: StudySpec) -> dict[str, Any]:
         "run": {k: v for k, v in to_table(spec.run).items() if v is not None},
     }
     if spec.pinned:
-        out["pinned"] = {p.name: space_to_toml(p.space) for p in spec.pinned}
+        out["pinned"] = {p.name: _pinned_table(p) for p in spec.pinned}
     if spec.enqueue:
         out["enqueue"] = [dict(params) for params in spec.enqueue]
+    return out
+
+
+def _pinned_table(pinned: Pinned) -> dict[str, Any]:
+    out = space_to_toml(pinned.space)
+    if pinned.train is not None:
+        out.update({k: getattr(pinned.train, k) for k in _TRAIN_KEYS})
     return out
 
 

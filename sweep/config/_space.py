@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sweep._choices import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULERS
+from sweep._choices import ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, REDUCTIONS, SCHEDULERS
 from sweep.errors import SpecValueError
 
 Scalar = int | float | str
@@ -79,7 +79,12 @@ DIMENSIONS: dict[str, DimKind] = {
     "scheduler": DimKind("name", names=SCHEDULERS),
     "step_size": DimKind("int", lambda v: v >= 1, "at least 1 (epochs)"),
     "gamma": DimKind("float", lambda v: 0 < v <= 1, "in (0, 1]"),
+    "reduction": DimKind("name", names=REDUCTIONS),
+    "init": DimKind("name", names=INITS),
 }
+# Keys a study file written before they existed leaves out: ``space_to_toml`` leaves
+# them out at these values too, so such a study's fingerprint stays what it was.
+_LATER_KEYS = {"reduction": "mean", "init": "default"}
 
 
 def _check_scalar(key: str, spec: DimKind, value: Any) -> Scalar:
@@ -185,7 +190,8 @@ class SpaceSpec:
 
     ``loss`` left as None means the task's natural loss (BCE, cross-entropy or MSE).
     ``widths`` pins one width per hidden layer (depth follows from its length);
-    ``per_layer_width`` samples a width per layer from the ``width`` dimension.
+    ``per_layer_width`` samples a width per layer from the ``width`` dimension;
+    ``activations`` pins one activation per hidden layer (in place of ``activation``).
     """
 
     depth: Dim = Fixed(2)
@@ -204,8 +210,20 @@ class SpaceSpec:
     scheduler: Dim = Fixed("none")
     step_size: Dim = Fixed(10)
     gamma: Dim = Fixed(0.9)
+    reduction: Dim = Fixed("mean")
+    init: Dim = Fixed("default")
+    activations: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.activations is not None:
+            if not isinstance(self.depth, Fixed) or self.depth.value != len(self.activations):
+                raise SpecValueError(
+                    "activations",
+                    f"gives {len(self.activations)} layers; the depth must be fixed at as "
+                    "many (give widths = [...] of the same length)",
+                )
+            # ``activation`` stands for the first layer's (it is not sampled).
+            object.__setattr__(self, "activation", Fixed(self.activations[0]))
         if self.widths is not None:
             if not self.widths:
                 raise SpecValueError("widths", "empty list of widths")
@@ -250,23 +268,46 @@ def parse_space(table: dict[str, Any]) -> SpaceSpec:
             ):
                 raise SpecValueError(key, f"expected a list of integers, got {raw!r}")
             kwargs[key] = tuple(raw)
+        elif key == "activations":
+            kwargs[key] = _layer_activations(table)
         elif key in DIMENSIONS:
             kwargs[key] = parse_dim(key, raw)
         else:
-            raise SpecValueError(
-                key, "unknown key", sorted([*DIMENSIONS, "per_layer_width", "widths"])
-            )
+            raise SpecValueError(key, "unknown key", sorted([*DIMENSIONS, *_LIST_KEYS]))
     if "widths" in kwargs and "depth" not in kwargs:
         kwargs["depth"] = Fixed(len(kwargs["widths"]))
     return SpaceSpec(**kwargs)
 
 
+_LIST_KEYS = ("per_layer_width", "widths", "activations")
+
+
+def _layer_activations(table: dict[str, Any]) -> tuple[str, ...]:
+    """``activations = ["sum", "relu"]``: one activation per hidden layer."""
+    raw = table["activations"]
+    if "activation" in table:
+        raise SpecValueError("activations", "cannot be combined with activation; give one")
+    if not isinstance(raw, list) or not raw:
+        raise SpecValueError("activations", f"expected a list of names, got {raw!r}")
+    for name in raw:
+        if name not in ACTIVATIONS:
+            raise SpecValueError("activations", f"unknown name {name!r}", ACTIVATIONS)
+    return tuple(raw)
+
+
 def space_to_toml(space: SpaceSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {key: dim_to_toml(dim) for key, dim in space.dims().items()}
+    out: dict[str, Any] = {
+        key: dim_to_toml(dim)
+        for key, dim in space.dims().items()
+        if key not in _LATER_KEYS or dim != Fixed(_LATER_KEYS[key])
+    }
     if space.per_layer_width:
         out["per_layer_width"] = True
     if space.widths is not None:
         out["widths"] = list(space.widths)
+    if space.activations is not None:
+        out["activations"] = list(space.activations)
+        del out["activation"]
     return out
 
 

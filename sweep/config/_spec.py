@@ -119,10 +119,12 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class Pinned:
-    """A named, fully fixed configuration (``[pinned.<name>]``), e.g. a tutorial's network."""
+    """A named, fully fixed configuration (``[pinned.<name>]``), e.g. a tutorial's network,
+    with the ``[train]`` settings it trains under where it sets its own epochs."""
 
     name: str
     space: SpaceSpec
+    train: TrainSpec | None = None  # None: the study's [train]
 
 
 @dataclass(frozen=True)
@@ -153,10 +155,10 @@ class StudySpec:
     def name(self) -> str:
         return self.study.name
 
-    def pinned_space(self, name: str) -> SpaceSpec:
+    def pinned_config(self, name: str) -> Pinned:
         for p in self.pinned:
             if p.name == name:
-                return p.space
+                return p
         raise SpecValueError(
             "pinned", f"no pinned configuration {name!r}", [p.name for p in self.pinned]
         )

@@ -1,6 +1,6 @@
 """Synthetic workloads from the tutorials: non-linear binary classification,
-random regression, random data of a given shape and fitting a 1-D function such
-as a sine curve."""
+linear and random regression, random data of a given shape and fitting a 1-D
+function such as a sine curve."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ from sweep.errors import SpecValueError
 def _positive(key: str, value: int) -> None:
     if value < 1:
         raise SpecValueError(key, f"must be at least 1, got {value}")
+
+
+def _features(n_samples: int, n_features: int, n_informative: int) -> None:
+    _positive("n_samples", n_samples)
+    _positive("n_features", n_features)
+    if not 1 <= n_informative <= n_features:
+        raise SpecValueError("n_informative", f"must be between 1 and n_features ({n_features})")
 
 
 def _noise(value: float) -> None:
@@ -63,12 +70,7 @@ class ClassificationOptions:
     class_sep: float = 1.0
 
     def __post_init__(self) -> None:
-        _positive("n_samples", self.n_samples)
-        _positive("n_features", self.n_features)
-        if not 1 <= self.n_informative <= self.n_features:
-            raise SpecValueError(
-                "n_informative", f"must be between 1 and n_features ({self.n_features})"
-            )
+        _features(self.n_samples, self.n_features, self.n_informative)
         _positive("clusters_per_class", self.clusters_per_class)
         if 2 * self.clusters_per_class > 2**self.n_informative:
             raise SpecValueError(
@@ -91,6 +93,21 @@ class RandomRegressionOptions:
         _positive("n_samples", self.n_samples)
         _positive("d_in", self.d_in)
         _positive("d_out", self.d_out)
+
+
+@dataclass(frozen=True)
+class RegressionOptions:
+    """A random linear model's targets plus Gaussian noise (scikit-learn's
+    ``make_regression``): five features, all informative, by default."""
+
+    n_samples: int = 1000
+    n_features: int = 5
+    n_informative: int = 5
+    noise: float = 10.0  # standard deviation of the noise added to the targets
+
+    def __post_init__(self) -> None:
+        _features(self.n_samples, self.n_features, self.n_informative)
+        _noise(self.noise)
 
 
 @dataclass(frozen=True)
@@ -177,6 +194,20 @@ def load_random_regression(options: RandomRegressionOptions, seed: int) -> RawDa
     return RawData(x, y, "regression", tuple(f"x{i}" for i in range(options.d_in)))
 
 
+def load_regression(options: RegressionOptions, seed: int) -> RawData:
+    from sklearn.datasets import make_regression
+
+    x, y = make_regression(
+        n_samples=options.n_samples,
+        n_features=options.n_features,
+        n_informative=options.n_informative,
+        noise=options.noise,
+        random_state=seed,
+    )
+    names = tuple(f"x{i}" for i in range(options.n_features))
+    return RawData(x.astype(np.float32), y[:, None].astype(np.float32), "regression", names)
+
+
 def load_random_classification(options: RandomClassificationOptions, seed: int) -> RawData:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((options.n_samples, options.n_features), dtype=np.float32)
@@ -223,6 +254,15 @@ register(
         "regression",
         f"{_HERE}:load_random_regression",
         "N(0, 1) inputs and targets (N=64, D_in=1000, D_out=10 by default)",
+    )
+)
+register(
+    Source(
+        "regression",
+        RegressionOptions,
+        "regression",
+        f"{_HERE}:load_regression",
+        "a noisy random linear model's targets, 5 informative features by default",
     )
 )
 register(

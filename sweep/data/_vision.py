@@ -47,6 +47,52 @@ class VisionOptions:
             raise SpecValueError("data_dir", "empty path")
 
 
+def write_idx_files(
+    data_dir: str | Path,
+    dataset: str,
+    splits: dict[str, tuple[np.ndarray, np.ndarray]],
+    gz: bool = False,
+) -> Path:
+    """Write images and labels as IDX files in torchvision's layout, where the ``mnist``
+    and ``fashion_mnist`` sources read them.
+
+    Args:
+        data_dir: The source's ``data_dir``.
+        dataset: ``MNIST`` or ``FashionMNIST``.
+        splits: ``{"train": (images, labels), "test": (images, labels)}``: images
+            (N, 28, 28) with values in 0..255, labels (N,) in 0..9.
+        gz: Write ``<name>.gz`` files, as the mirrors ship them.
+
+    Returns:
+        The folder written (``<data_dir>/<dataset>/raw``).
+    """
+    import gzip
+
+    folder = raw_folder(data_dir, dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images, labels = splits[split]
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            data = _idx_bytes(np.asarray(array))
+            name = folder / f"{prefix}-{kind}-ubyte"
+            if gz:
+                with gzip.open(f"{name}.gz", "wb") as f:
+                    f.write(data)
+            else:
+                name.write_bytes(data)
+    return folder
+
+
+def _idx_bytes(array: np.ndarray) -> bytes:
+    # IDX: two zero bytes, the type code (0x08 = unsigned byte), the number of
+    # dimensions, then each dimension as a big-endian uint32, then the data.
+    import struct
+
+    head = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
+    head += b"".join(struct.pack(">I", d) for d in array.shape)
+    return head + array.astype(np.uint8).tobytes()
+
+
 def raw_folder(data_dir: str | Path, dataset: str) -> Path:
     """The folder torchvision reads ``dataset``'s IDX files from."""
     return Path(data_dir).expanduser().absolute() / dataset / "raw"

@@ -55,12 +55,12 @@ class ModuleRunner:
         self.model.train()
         self.model.dropout.step = self._steps
         self._steps += 1
-        kind, task = self.task.config.loss, self.settings.task
+        config, task = self.task.config, self.settings.task
 
         def closure() -> torch.Tensor:
             self.optimizer.zero_grad()  # 1. zero the gradients
             out = self.model(x[0])  # 2. forward
-            loss = member_loss(kind, out.unsqueeze(0), y, task)  # 3. loss
+            loss = member_loss(config.loss, out.unsqueeze(0), y, task, config.reduction)  # 3. loss
             loss.sum().backward()  # 4. backward
             return loss
 

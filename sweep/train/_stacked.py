@@ -1,8 +1,9 @@
 """Many trials trained as one: stacked weights, batched matmuls, one step per batch.
 
 Members may differ in width (padded with zeros, which every activation keeps
-at zero, so padding is exact), in activation, loss, learning rate, weight
-decay, momentum, dropout, schedule and optimizer family. All parameters of a
+at zero, so padding is exact), in activation (per layer), loss and its reduction,
+initialisation, learning rate, weight decay, momentum, dropout, schedule and
+optimizer family. All parameters of a
 member lie in one row of a (K, P) buffer, members of one optimizer family in
 consecutive rows, so each family's update is a few operations on one slice.
 They may differ in depth: a shallower member passes its hidden state through
@@ -107,7 +108,7 @@ class StackedRunner:
         self._bind(flat)
         for m in range(len(self.tasks)):
             layout = self._layout(m)
-            start = initial_weights(layout, self.tasks[m].seed)
+            start = initial_weights(layout, self.tasks[m].seed, self.tasks[m].config.init)
             for (w, b), (weight, bias) in zip(self._member_layers(layout), start):
                 fan_out, fan_in = weight.shape
                 w.data[m, :fan_in, :fan_out] = weight.T
@@ -158,16 +159,15 @@ class StackedRunner:
         self.activations: list[LayerActivation] = []
         self.active: list[torch.Tensor | None] = []
         for layer, width in enumerate(self.layout.widths):
-            present = [c for c in configs if layer < c.depth]
-            kinds = {c.activation for c in present}
-            padded_split = any(c.activation == "split" for c in present)
-            if len(kinds) == 1 and not padded_split:
+            kinds = {c.layer_activations[layer] for c in configs if layer < c.depth}
+            if len(kinds) == 1 and "split" not in kinds:
                 self.activations.append((kinds.pop(), None, None))
             else:
                 relu, tanh = [], []
                 for c in configs:
                     w = c.widths[layer] if layer < c.depth else 0
-                    r, t = activation_masks(c.activation, w, c.split_fraction) if w else ([], [])
+                    kind = c.layer_activations[layer] if w else "relu"
+                    r, t = activation_masks(kind, w, c.split_fraction)
                     relu.append(r + [0.0] * (width - w))
                     tanh.append(t + [0.0] * (width - w))
                 self.activations.append(
@@ -199,9 +199,9 @@ class StackedRunner:
                 )
             )
         self._unit_index: dict[tuple[int, int], torch.Tensor] = {}  # (layer, rows) -> index
-        groups: dict[str, list[int]] = {}
+        groups: dict[tuple[str, str], list[int]] = {}
         for m, c in enumerate(configs):
-            groups.setdefault(c.loss, []).append(m)
+            groups.setdefault((c.loss, c.reduction), []).append(m)
         self.loss_groups = {
             kind: torch.tensor(ms, device=self.device) for kind, ms in groups.items()
         }
@@ -239,15 +239,17 @@ class StackedRunner:
         self._steps += 1
         task = self.settings.task
         if len(self.loss_groups) == 1:
-            kind = next(iter(self.loss_groups))
-            losses = member_loss(kind, out, y, task)
+            kind, reduction = next(iter(self.loss_groups))
+            losses = member_loss(kind, out, y, task, reduction)
             _backward(losses.sum())
             self.optimizer.step()
             return losses.detach()
         vector = torch.empty(len(self.numbers), device=self.device)
         parts: list[torch.Tensor] = []
-        for kind, idx in self.loss_groups.items():
-            part = member_loss(kind, out.index_select(0, idx), y.index_select(0, idx), task)
+        for (kind, reduction), idx in self.loss_groups.items():
+            part = member_loss(
+                kind, out.index_select(0, idx), y.index_select(0, idx), task, reduction
+            )
             vector.index_copy_(0, idx, part.detach())
             parts.append(part.sum())
         _backward(functools.reduce(operator.add, parts))

@@ -64,7 +64,7 @@ def test_good_file_parses_into_typed_dimensions(tmp_path: Path) -> None:
     assert spec.space.lr == FloatRange(1e-4, 0.1, log=True)
     assert spec.space.momentum == Fixed(0.9)
     assert spec.data.options.n_samples == 300
-    pinned = spec.pinned_space("reference")
+    pinned = spec.pinned_config("reference").space
     assert pinned.is_fixed() and pinned.width == Fixed(16) and pinned.lr == Fixed(0.01)
 
 
@@ -223,7 +223,84 @@ BAD = [
         "space.depth",
         "conflicts with widths",
     ),
+    (
+        "[study]\nname='x'\n[data]\nsource='moons'\n[space]\nreduction='max'\n",
+        "space.reduction",
+        "valid: mean, sum",
+    ),
+    (
+        "[study]\nname='x'\n[data]\nsource='moons'\n[space]\ninit='xavier'\n",
+        "space.init",
+        "valid: default, normal",
+    ),
+    (
+        "[study]\nname='x'\n[data]\nsource='moons'\n[space]\nactivations=['sum','gelu']\n"
+        "widths=[4,4]\n",
+        "space.activations",
+        "valid: relu, tanh, split, sum",
+    ),
+    (
+        "[study]\nname='x'\n[data]\nsource='moons'\n[space]\nactivations=['sum','relu']\n"
+        "depth={low=1,high=3}\n",
+        "space.activations",
+        "depth must be fixed",
+    ),
+    (
+        "[study]\nname='x'\n[data]\nsource='moons'\n[space]\nactivations=['sum']\n"
+        "activation='relu'\ndepth=1\n",
+        "space.activations",
+        "cannot be combined with activation",
+    ),
+    (
+        "[study]\nname='x'\n[data]\nsource='moons'\n[pinned.ref]\nepochs=0\n",
+        "pinned.ref.epochs",
+        "at least 1",
+    ),
 ]
+
+
+TUTORIAL = (
+    GOOD
+    + """
+[pinned.tutorial]
+widths = [8, 4]
+activations = ["sum", "relu"]
+loss = "bce"
+optimizer = "sgd"
+momentum = 0.0
+lr = 0.1
+batch_size = 100000
+reduction = "sum"
+init = "normal"
+epochs = 1000
+"""
+)
+
+
+def test_a_pinned_table_sets_layer_activations_init_reduction_and_its_own_epochs(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tutorial.toml"
+    path.write_text(TUTORIAL)
+    spec = load_spec(path)
+    tutorial = spec.pinned_config("tutorial")
+    assert tutorial.space.activations == ("sum", "relu") and tutorial.space.is_fixed()
+    assert tutorial.space.reduction == Fixed("sum") and tutorial.space.init == Fixed("normal")
+    assert tutorial.train is not None and tutorial.train.epochs == 1000
+    assert spec.pinned_config("reference").train is None and spec.train.epochs == 4
+    assert parse_spec(spec_to_table(spec), source=str(path)) == spec
+
+
+def test_a_space_without_the_later_keys_keeps_its_fingerprint(tmp_path: Path) -> None:
+    """``reduction`` and ``init`` at their defaults are left out of the stored space, so a
+    study created before they existed still matches its file."""
+    path = tmp_path / "good.toml"
+    path.write_text(GOOD)
+    spec = load_spec(path)
+    table = spec_to_table(spec)
+    assert "reduction" not in table["space"] and "init" not in table["space"]
+    path.write_text(GOOD.replace("[pinned.reference]", 'reduction = "mean"\n\n[pinned.reference]'))
+    assert fingerprint(load_spec(path)) == fingerprint(spec)
 
 
 @pytest.mark.parametrize(("text", "key", "words"), BAD, ids=[b[1] or b[2] for b in BAD])

@@ -32,6 +32,17 @@ def test_classification_has_five_informative_features_by_default() -> None:
     assert _raw("classification", n_samples=50).x.shape == (50, 5)
 
 
+def test_regression_is_a_noisy_linear_model_of_five_features() -> None:
+    raw = _raw("regression", n_samples=400, noise=0.0)
+    assert raw.task == "regression" and raw.x.shape == (400, 5) and raw.y.shape == (400, 1)
+    # Without noise the targets are exactly linear in the features (least squares fits).
+    _, residual, *_ = np.linalg.lstsq(raw.x.astype(np.float64), raw.y[:, 0], rcond=None)
+    assert residual[0] < 1e-6 * float((raw.y**2).sum())
+    noisy = _raw("regression", n_samples=400, noise=10.0)
+    _, residual, *_ = np.linalg.lstsq(noisy.x.astype(np.float64), noisy.y[:, 0], rcond=None)
+    assert float(np.sqrt(residual[0] / 400)) == pytest.approx(10.0, rel=0.15)  # the noise
+
+
 def test_noise_changes_the_points() -> None:
     clean, noisy = _raw("moons", n_samples=60, noise=0.0), _raw("moons", n_samples=60, noise=0.5)
     assert not np.allclose(clean.x, noisy.x)

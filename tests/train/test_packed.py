@@ -183,6 +183,36 @@ def test_regression_losses_match_alone(regression) -> None:
     )
 
 
+def test_layer_activations_normal_init_and_summed_losses_match_alone(regression) -> None:
+    """The tutorials' settings in one pack beside plain members: an activation per layer,
+    N(0, 1) weights with zero biases, and losses summed rather than averaged (each (loss,
+    reduction) pair is one group of the pack's step)."""
+    rng = random.Random(9)
+    configs = []
+    for loss, reduction, init in itertools.product(
+        ("mse", "quartic", "l1"), ("mean", "sum"), ("default", "normal")
+    ):
+        layers = tuple(rng.choice(ACTIVATIONS) for _ in range(2))
+        base = _varied(rng, "relu", loss, rng.choice(("sgd", "adam")), batch_size=16)
+        configs.append(
+            dataclasses.replace(
+                base,
+                widths=(8, 3),
+                activation=",".join(layers),
+                activations=layers,
+                split_fraction=0.5 if "split" in layers else None,
+                lr=base.lr * (1e-3 if reduction == "sum" or init == "normal" else 1.0),
+                reduction=reduction,
+                init=init,
+            )
+        )
+    tasks = _tasks(configs)
+    settings = TrainSettings(task="regression", epochs=2)
+    alone, packed = _alone(tasks, regression, settings), _packed(tasks, regression, settings)
+    assert all(result.outcome == "complete" for _, _, result in alone.values())
+    _assert_same(alone, packed, "regression")
+
+
 def test_pruned_and_diverging_members_leave_and_the_others_are_unaffected(regression) -> None:
     rng = random.Random(3)
     configs = [_varied(rng, "tanh", "mse", "adam", batch_size=16) for _ in range(4)]
