@@ -6,6 +6,8 @@
                                              # on 300 points, or --epochs, --points)
     python bench/run.py --study bench/mnist.toml --trials 20 --repeats 1
                                              # MNIST-sized trials (on a GPU: --devices cuda)
+    python bench/run.py --study bench/mnist.toml --devices cuda --modes packed --pack 512 \
+        --trials 1024 --repeats 1            # packs of 512 (--pack: the packed modes' size)
 
 Every mode runs the same study (bench/bench.toml: search space, data split, epochs,
 batch size 64, sampler, pruner and seed) on the same device (--devices):
@@ -151,8 +153,11 @@ def useful_flops(n_params: int, epochs: int, n_train: int) -> float:
     return 6.0 * n_params * epochs * n_train
 
 
-def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, data) -> Row:
+def run_sweep(
+    spec, mode: str, trials: int, repeat: int, devices: str, data, pack: str = "auto"
+) -> Row:
     options = MODES[mode]
+    size: int | str = options["pack"] if options["pack"] != "auto" else _pack(pack)
     per_device = options["per_device"] or available_cores()
     names = resolve_devices(devices)
     memory = GpuMemory(names[0] if per_device == 1 and len(names) == 1 else "cpu")  # in process
@@ -165,7 +170,7 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, data) -> 
             spec,
             storage=url,
             n_trials=trials,
-            pack=options["pack"],
+            pack=size,
             per_device=per_device,
             devices=devices,
             display="none",
@@ -200,11 +205,15 @@ def run_sweep(spec, mode: str, trials: int, repeat: int, devices: str, data) -> 
     )
 
 
-def measure(spec, mode: str, trials: int, repeat: int, devices: str) -> Row:
+def _pack(text: str) -> int | str:
+    return "auto" if text == "auto" else int(text)
+
+
+def measure(spec, mode: str, trials: int, repeat: int, devices: str, pack: str = "auto") -> Row:
     """One run of one mode, in this process."""
     data = load_data(spec.data)
     if mode != "baseline":
-        return run_sweep(spec, mode, trials, repeat, devices, data)
+        return run_sweep(spec, mode, trials, repeat, devices, data, pack)
     device = resolve_devices(devices)[0]  # the baseline trains on one device
     torch.set_num_threads(available_cores())
     memory = GpuMemory(device)
@@ -240,7 +249,7 @@ def measure_apart(args: argparse.Namespace, mode: str, repeat: int) -> Row:
     """One run of one mode in a fresh Python process, so that no mode inherits another's
     state (imports, caches, a heap grown by earlier runs). The time counted is the run's
     own, measured inside that process, not its start-up."""
-    options = ["--repeat", str(repeat), "--trials", str(args.trials)]
+    options = ["--repeat", str(repeat), "--trials", str(args.trials), "--pack", args.pack]
     _lines, result = run_apart(mode, args.study, args.devices, options)
     return Row(**result)
 
@@ -264,6 +273,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", default="baseline,alone,workers,packed,packed-workers")
     parser.add_argument("--devices", default="auto")
+    parser.add_argument(
+        "--pack", default="auto", help="the packed modes' pack size: auto or K (default auto)"
+    )
     parser.add_argument("--results", default=str(HERE / "results"), help="folder for the CSV")
     parser.add_argument(
         "--overhead",
@@ -279,6 +291,8 @@ def main() -> int:
     parser.add_argument("--one", default="", help=argparse.SUPPRESS)  # see measure_apart
     parser.add_argument("--repeat", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pack != "auto" and not (args.pack.isdigit() and int(args.pack) >= 1):
+        raise SystemExit(f"bench: --pack: expected auto or a number >= 1, got {args.pack!r}")
     try:
         resolve_devices(args.devices)
         spec, note = load_bench_spec(args.study)
@@ -290,7 +304,7 @@ def main() -> int:
         return overhead(spec, args)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if args.one:
-        row = measure(spec, args.one, args.trials, args.repeat, args.devices)
+        row = measure(spec, args.one, args.trials, args.repeat, args.devices, args.pack)
         print(json.dumps(dataclasses.asdict(row)))
         return 0
     rows: list[Row] = []

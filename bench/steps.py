@@ -28,6 +28,7 @@ import dataclasses
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -67,15 +68,27 @@ def ops_config(i: int, mixed: bool) -> TrialConfig:
     return dataclasses.replace(base, dropout=(0.0, 0.1)[i % 2])
 
 
+_SCALAR_READS = ("aten._local_scalar_dense.default", "aten.item.default")
+
+
 class OpCount(TorchDispatchMode):
-    """Counts the aten operations dispatched while it is active."""
+    """Counts the aten operations dispatched while it is active: all of them (``n``), by
+    name (``by_name``, e.g. ``aten.mm.default``), and the copies to a named device and
+    scalar reads (``transfers``: on a GPU, each copy to the host or scalar read is a
+    transfer and a wait for the device)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.n = 0
+        self.transfers = 0
+        self.by_name: Counter[str] = Counter()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        name = str(func)
         self.n += 1
+        self.by_name[name] += 1
+        moves = name == "aten._to_copy.default" and (kwargs or {}).get("device") is not None
+        self.transfers += moves or name in _SCALAR_READS
         return func(*args, **(kwargs or {}))
 
 

@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sweep._overrides import check_target, resolve_task, with_overrides
 from sweep.ahead import Proposer
@@ -17,10 +17,9 @@ from sweep.data import load_data
 from sweep.dispatch import (
     Ahead,
     Coordinator,
-    auto_pack_size,
     available_cores,
     make_slots,
-    memory_budget,
+    pack_for_slots,
     plan_slots,
     resolve_devices,
 )
@@ -50,6 +49,11 @@ from sweep.study import (
 )
 from sweep.study import _optuna_internals as internals
 
+if TYPE_CHECKING:
+    from sweep.data import DataBundle
+    from sweep.dispatch._memory import DeviceMemory
+    from sweep.dispatch._slots import Slot
+
 log = logging.getLogger("sweep")
 
 DisplayMode = Literal["auto", "live", "lines", "none"]
@@ -72,7 +76,7 @@ class RunSummary:
     best_value: float | None
     objective: str
     slots: tuple[str, ...]
-    pack: int
+    pack: int  # trials a slot is given at once; 0 where ``auto`` and nothing ran
     wall_seconds: float
     coordinator_seconds: float  # sampler, storage and dispatch work (overlaps training on workers)
     sampler_seconds: float  # of which: asking the sampler (and waiting for the proposer)
@@ -181,23 +185,8 @@ def run_study(
             spec.study.trials,
         )
         spec = dataclasses.replace(spec, study=dataclasses.replace(spec.study, trials=size))
-    if spec.run.pack == "auto":
-        per_device_slots = spec.run.per_device
-        pack_size = min(
-            auto_pack_size(
-                spec.space,
-                data.n_features,
-                data.n_outputs,
-                len(data.x_train),
-                d,
-                memory_budget(d, per_device_slots),
-            )
-            for d in device_names
-        )
-        # Enough sampling rounds for the sampler to learn from finished trials.
-        pack_size = max(1, min(pack_size, spec.study.trials // (4 * len(plans)) or 1))
-    else:
-        pack_size = spec.run.pack
+    # An automatic pack size waits for the slots: their processes measure the devices.
+    pack_size = 0 if spec.run.pack == "auto" else spec.run.pack
 
     warm: list[dict[str, Any]] = []
     if warm_start is not None and pinned is None:  # read before anything is written
@@ -264,6 +253,8 @@ def run_study(
             plans = [dataclasses.replace(plans[0], threads=max(1, plans[0].threads - 1))]
         try:
             slots = make_slots(plans, data)
+            if spec.run.pack == "auto":
+                pack_size = _auto_pack(spec, data, slots)
             coordinator = Coordinator(
                 study=study,
                 spec=spec,
@@ -323,6 +314,26 @@ def run_study(
             else ""
         ),
     )
+
+
+def _auto_pack(spec: StudySpec, data: DataBundle, slots: list[Slot]) -> int:
+    """The pack size for the slots' reported memory, and small enough for the sampler to
+    learn from finished trials: at least four sampling rounds per slot."""
+    size = pack_for_slots(
+        spec.space,
+        data.n_features,
+        data.n_outputs,
+        len(data.x_train),
+        data.nbytes,
+        [(slot.device, _reported(slot)) for slot in slots],
+    )
+    return max(1, min(size, spec.study.trials // (4 * len(slots)) or 1))
+
+
+def _reported(slot: Slot) -> DeviceMemory:
+    if slot.memory is None:
+        raise RuntimeError(f"slot {slot.name} started without measuring its device")
+    return slot.memory
 
 
 def _proposer(

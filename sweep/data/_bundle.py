@@ -71,6 +71,12 @@ class DataBundle:
     def device(self) -> torch.device:
         return self.x_train.device
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the six split tensors: what each process training on them holds."""
+        splits = (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test)
+        return sum(t.nbytes for t in splits)
+
     def to(self, device: torch.device | str) -> DataBundle:
         return replace(
             self,

@@ -6,7 +6,7 @@ from sweep.dispatch._devices import (
     auto_pack_size,
     available_cores,
     group_tasks,
-    memory_budget,
+    pack_for_slots,
     plan_slots,
     resolve_devices,
 )
@@ -24,7 +24,7 @@ __all__ = [
     "available_cores",
     "group_tasks",
     "make_slots",
-    "memory_budget",
+    "pack_for_slots",
     "plan_slots",
     "resolve_devices",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from sweep.config import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
+from sweep.dispatch._memory import DeviceMemory, PackMemory, pack_memory, slot_budget
 from sweep.errors import ConfigError
 from sweep.model import Layout, parameter_count
 from sweep.train import TrialTask, packable
@@ -109,15 +111,44 @@ def _typical(dim: Dim | None, default: float) -> float:
     return default
 
 
-def _network(space: SpaceSpec, n_inputs: int, n_outputs: int, pick) -> tuple[float, float, float]:
-    """(parameters, hidden units, batch size) of a network picked from the space."""
+def _network(
+    space: SpaceSpec, n_inputs: int, n_outputs: int, pick
+) -> tuple[float, float, float, float]:
+    """(parameters, hidden units, widest layer, batch size) of a network picked from the
+    space."""
     if space.widths is not None:
         widths = list(space.widths)
     else:
         depth = int(round(pick(space.depth, 2)))
         widths = [pick(space.width, 32)] * depth
     params = parameter_count([n_inputs, *widths, n_outputs])
-    return params, sum(widths), pick(space.batch_size, 64)
+    return params, sum(widths), max(widths), pick(space.batch_size, 64)
+
+
+def largest_pack_memory(
+    space: SpaceSpec,
+    n_inputs: int,
+    n_outputs: int,
+    n_train: int,
+    device: str,
+    *,
+    data_bytes: int = 0,
+    free_memory: int | None = None,
+) -> PackMemory:
+    """The memory a pack of the space's largest network needs on ``device``, term by term."""
+    params, units, width, batch = _network(space, n_inputs, n_outputs, _largest)
+    return pack_memory(
+        params=params,
+        units=units,
+        width=int(width),
+        batch=int(batch),
+        n_inputs=n_inputs,
+        n_outputs=n_outputs,
+        n_train=n_train,
+        data_bytes=data_bytes,
+        device=device,
+        free_memory=free_memory,
+    )
 
 
 def auto_pack_size(
@@ -127,38 +158,59 @@ def auto_pack_size(
     n_train: int,
     device: str,
     memory_bytes: float,
+    *,
+    data_bytes: int = 0,
+    free_memory: int | None = None,
 ) -> int:
     """How many trials to train together on ``device``.
 
     Compute: a pack step should do about ``_TARGET_FLOPS`` of work for a typical
-    network of the space. Memory: the largest network's parameters, gradients,
-    optimizer state and activations, times the pack, must fit ``memory_bytes``.
+    network of the space. Memory: a pack of the largest network, with the slot's copy
+    of the data (``data_bytes``), its CUDA context and its evaluation buffers
+    (``largest_pack_memory``), must fit ``memory_bytes``.
     """
     kind = "cuda" if device.startswith("cuda") else "cpu"
-    params, units, batch = _network(space, n_inputs, n_outputs, _typical)
+    params, _units, _width, batch = _network(space, n_inputs, n_outputs, _typical)
     batch = min(batch, n_train)
     flops = 6.0 * batch * params
     by_compute = _TARGET_FLOPS[kind] / max(flops, 1.0)
-    big_params, big_units, big_batch = _network(space, n_inputs, n_outputs, _largest)
-    # Per parameter: itself, its gradient, up to two optimizer states and three reused
-    # temporaries of the optimizer step (float32).
-    per_trial = 4.0 * (
-        7 * big_params + 12 * min(big_batch, n_train) * big_units + big_batch * n_inputs
+    need = largest_pack_memory(
+        space,
+        n_inputs,
+        n_outputs,
+        n_train,
+        device,
+        data_bytes=data_bytes,
+        free_memory=free_memory,
     )
-    by_memory = memory_bytes / per_trial
+    by_memory = need.largest_pack(memory_bytes)
     return int(max(1, min(_MAX_PACK[kind], by_compute, by_memory)))
 
 
-def memory_budget(device: str, slots_on_device: int) -> float:
-    """Bytes one slot may use for a pack: half the free GPU memory, or a share of RAM."""
-    if device.startswith("cuda"):
-        free, _total = torch.cuda.mem_get_info(torch.device(device))
-        return 0.5 * free / slots_on_device
-    try:
-        pages = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        pages = 4 << 30
-    return min(2 << 30, 0.25 * pages / slots_on_device)
+def pack_for_slots(
+    space: SpaceSpec,
+    n_inputs: int,
+    n_outputs: int,
+    n_train: int,
+    data_bytes: int,
+    slots: Sequence[tuple[str, DeviceMemory]],
+) -> int:
+    """``auto_pack_size`` for the tightest of ``slots``: each a (device, memory) pair, the
+    memory as the slot's own process reported it when it started (``measure_memory``)."""
+    per_device = Counter(device for device, _memory in slots)
+    return min(
+        auto_pack_size(
+            space,
+            n_inputs,
+            n_outputs,
+            n_train,
+            device,
+            slot_budget(device, memory, per_device[device]),
+            data_bytes=data_bytes,
+            free_memory=memory.free,
+        )
+        for device, memory in slots
+    )
 
 
 # Cost of one training step (seconds), measured on this project's 2-core CPU with

@@ -21,6 +21,7 @@ import torch
 from sweep._process import exit_reason, expect
 from sweep.data import DataBundle
 from sweep.dispatch._execute import JobGen, run_job
+from sweep.dispatch._memory import DeviceMemory, measure_memory
 from sweep.dispatch._messages import Decision, Hello, Item, Job, JobDone, Shutdown
 
 
@@ -35,6 +36,8 @@ class Slot:
     device: str
     job: Job | None = None
     pid: int | None = None
+    # The device's memory as the slot's process measured it when it started.
+    memory: DeviceMemory | None = None
 
     def submit(self, job: Job) -> None:
         raise NotImplementedError
@@ -59,6 +62,9 @@ class InProcessSlot(Slot):
     def __init__(self, name: str, device: str, data: DataBundle) -> None:
         self.name = name
         self.device = device
+        # This process trains on the device, so it opens it: measured before the data
+        # move there, as a worker measures it.
+        self.memory = measure_memory(torch.device(device))
         self.data = data.to(device)
         self.pid = os.getpid()
         self._gen: JobGen | None = None
@@ -141,7 +147,8 @@ class ProcessSlot(Slot):
             raise WorkerDied(
                 f"{self.name}: the worker ended while starting ({self.exit_reason()})"
             ) from None
-        self.pid = expect(hello, Hello, f"{self.name}: the worker's first message").pid
+        hello = expect(hello, Hello, f"{self.name}: the worker's first message")
+        self.pid, self.memory = hello.pid, hello.memory
 
     def submit(self, job: Job) -> None:
         conn = self._conn()

@@ -23,12 +23,13 @@ def worker_main(conn: Connection, device_name: str, threads: int) -> None:
 
     from sweep.data import load_data
     from sweep.dispatch._execute import DeviceBroken, describe, run_job
+    from sweep.dispatch._memory import measure_memory
 
     torch.set_num_threads(threads)
     device = torch.device(device_name)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    conn.send(Hello(os.getpid(), device_name))
+    conn.send(Hello(os.getpid(), device_name, measure_memory(device)))
     cache: dict = {}
     while True:
         try:

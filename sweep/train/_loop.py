@@ -70,17 +70,24 @@ class _Book:
         runner, task = self.runner, self.settings.task
         name = objective_for(task).name
         chunk = runner.eval_chunk()
-        split = {
-            "train": chunked_metric(runner.predict, data.x_train, data.y_train, task, chunk),
-            "val": chunked_metric(runner.predict, data.x_val, data.y_val, task, chunk),
-            "test": chunked_metric(runner.predict, data.x_test, data.y_test, task, chunk),
+        splits = {
+            "train": (data.x_train, data.y_train),
+            "val": (data.x_val, data.y_val),
+            "test": (data.x_test, data.y_test),
         }
+        # Every split's metric of every member in one (3, K) tensor, read with one
+        # transfer; the weights with one copy of the pack's buffer.
+        values = torch.stack(
+            [chunked_metric(runner.predict, x, y, task, chunk) for x, y in splits.values()]
+        ).tolist()
+        positions = range(len(runner.numbers))
+        states = runner.weights(positions) if self.settings.keep_weights else []
         now = time.perf_counter() - self.start
         results = []
         for pos, number in enumerate(runner.numbers):
-            metrics = {f"{s}_{name}": float(v[pos]) for s, v in split.items()}
+            metrics = {f"{s}_{name}": v[pos] for s, v in zip(splits, values)}
             metrics["train_loss"] = self.last_loss.get(number, math.nan)
-            weights = _serialise(runner.weights(pos)) if self.settings.keep_weights else None
+            weights = _serialise(states[pos]) if states else None
             results.append(
                 TrialResult(
                     number=number,

@@ -6,6 +6,7 @@ offers, L-BFGS included, and is the reference the packed trainer must match.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 import torch
@@ -14,7 +15,7 @@ from sweep import draws
 from sweep.losses import member_loss
 from sweep.model import build_model
 from sweep.optim import build_optimizer, lr_at
-from sweep.train._runner import EVAL_ELEMENTS
+from sweep.train._runner import device_eval_elements, eval_rows
 from sweep.train._types import TrainSettings, TrialTask
 
 
@@ -81,11 +82,12 @@ class ModuleRunner:
         if positions:
             self.numbers = []
 
-    def weights(self, position: int) -> dict[str, Any]:
-        return {k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()}
+    def weights(self, positions: Sequence[int]) -> list[dict[str, Any]]:
+        state = {k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()}
+        return [state] if positions else []
 
     def n_params(self, position: int) -> int:
         return self.model.layout.n_parameters
 
     def eval_chunk(self) -> int:
-        return max(1, EVAL_ELEMENTS // max(self.task.config.widths))
+        return eval_rows(device_eval_elements(self.device), 1, max(self.task.config.widths))

@@ -37,7 +37,7 @@ from sweep.model import (
 )
 from sweep.optim import lr_at
 from sweep.space import TrialConfig
-from sweep.train._runner import EVAL_ELEMENTS
+from sweep.train._runner import device_eval_elements, eval_rows
 from sweep.train._stacked_optim import StackedOptimizer, family_order
 from sweep.train._types import TrainSettings, TrialTask
 
@@ -61,9 +61,10 @@ def _backward(loss: torch.Tensor) -> None:
 
 
 def _own(t: torch.Tensor) -> torch.Tensor:
-    """A contiguous CPU copy: a member's weights must not keep the pack's buffer alive
-    (``torch.save`` of a view writes its whole storage)."""
-    return t.detach().to("cpu", memory_format=torch.contiguous_format, copy=True)
+    """A contiguous copy of a slice of the host's copy of the pack: a member's weights
+    must not keep the pack's buffer alive (``torch.save`` of a view writes its whole
+    storage)."""
+    return t.clone(memory_format=torch.contiguous_format)
 
 
 def pack_widths(configs: Sequence[TrialConfig]) -> list[int]:
@@ -275,17 +276,33 @@ class StackedRunner:
         self._build_member_tensors()
         self.optimizer.select(keep, self.flat, self.grad)
 
-    def weights(self, position: int) -> dict[str, Any]:
-        layout = self._layout(position)
-        out: dict[str, Any] = {}
-        layers = zip(layout.names, layout.layers, self._member_layers(layout))
-        for name, (fan_in, fan_out), (w, b) in layers:
-            out[f"{name}.weight"] = _own(w[position, :fan_in, :fan_out].T)
-            out[f"{name}.bias"] = _own(b[position, 0, :fan_out])
-        return out
+    def weights(self, positions: Sequence[int]) -> list[dict[str, Any]]:
+        if not positions:
+            return []
+        # One copy of the whole buffer to the host (not 2 x depth + 2 small ones per
+        # member); each layer's tensor is the same view of the copy as of the buffer.
+        flat = self.flat.detach()
+        host = flat.to("cpu", memory_format=torch.contiguous_format, copy=True)
+
+        def on_host(view: torch.Tensor) -> torch.Tensor:
+            return host.as_strided(
+                view.shape, view.stride(), view.storage_offset() - flat.storage_offset()
+            )
+
+        states = []
+        for position in positions:
+            layout = self._layout(position)
+            out: dict[str, Any] = {}
+            layers = zip(layout.names, layout.layers, self._member_layers(layout))
+            for name, (fan_in, fan_out), (w, b) in layers:
+                out[f"{name}.weight"] = _own(on_host(w)[position, :fan_in, :fan_out].T)
+                out[f"{name}.bias"] = _own(on_host(b)[position, 0, :fan_out])
+            states.append(out)
+        return states
 
     def n_params(self, position: int) -> int:
         return self._layout(position).n_parameters
 
     def eval_chunk(self) -> int:
-        return max(1, EVAL_ELEMENTS // (len(self.numbers) * max(self.layout.widths)))
+        elements = device_eval_elements(self.device)
+        return eval_rows(elements, len(self.numbers), max(self.layout.widths))

@@ -132,6 +132,7 @@ def test_every_input_kind_gives_the_same_predictions(kept) -> None:
     assert predictor.predict(raw[:0]).shape == (0,)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 def test_predictions_on_the_gpu_match_the_cpu(kept) -> None:
     study, _, data = kept["regression"]

@@ -1,11 +1,30 @@
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 import torch
 
 from sweep.config import parse_spec
 from sweep.data import DataBundle, load_data
 from sweep.train import Ended, EpochReport, Runner, TrainSettings, TrialResult, train
+
+
+@pytest.fixture(scope="session")
+def bench_steps() -> ModuleType:
+    """``bench/steps.py``, whose ``OpCount`` counts aten operations with a
+    ``TorchDispatchMode`` (and ``op_counts`` a pack's step's)."""
+    if "bench_steps" not in sys.modules:
+        path = Path(__file__).resolve().parents[2] / "bench" / "steps.py"
+        spec = importlib.util.spec_from_file_location("bench_steps", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_steps"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["bench_steps"]
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,6 @@ does not grow with the pack, and draws that behave as dropout and shuffling shou
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,17 +16,6 @@ from sweep.train import TrainSettings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _steps_module():
-    """``bench/steps.py``, whose ``op_counts`` counts with a ``TorchDispatchMode``."""
-    if "bench_steps" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("bench_steps", ROOT / "bench" / "steps.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_steps"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bench_steps"]
-
-
 @pytest.fixture(scope="module")
 def bench_data():
     spec = sweep.load_spec(ROOT / "bench" / "bench.toml")
@@ -36,11 +23,13 @@ def bench_data():
 
 
 @pytest.mark.parametrize("mixed", [False, True])
-def test_a_packs_op_count_does_not_grow_with_its_members(bench_data, mixed: bool) -> None:
+def test_a_packs_op_count_does_not_grow_with_its_members(
+    bench_data, bench_steps, mixed: bool
+) -> None:
     # From 12 members on, every activation, loss, optimizer family, depth and dropout
     # of the mixed space is present; more members add no operation.
     data, settings = bench_data
-    op_counts = _steps_module().op_counts
+    op_counts = bench_steps.op_counts
     assert op_counts(12, mixed, data, settings) == op_counts(96, mixed, data, settings)
 
 

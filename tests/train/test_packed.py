@@ -269,7 +269,7 @@ def test_a_members_weights_are_its_layouts_own_tensors() -> None:
     runner = StackedRunner(tasks, 1, 1, TrainSettings(task="regression", epochs=1), CPU)
     for position, number in enumerate(runner.numbers):
         layout = Layout.of(tasks[number].config, 1, 1)
-        state = runner.weights(position)
+        (state,) = runner.weights([position])
         assert {k: tuple(v.shape) for k, v in state.items()} == layout.shapes()
         assert runner.n_params(position) == layout.n_parameters
         assert layout.n_parameters == sum(v.numel() for v in state.values())
