@@ -35,6 +35,7 @@ from sweep.errors import (
 
 if TYPE_CHECKING:
     from sweep.api import BestTrial, SweepStudy, compare_studies, list_studies, open_study
+    from sweep.export import load_export
     from sweep.run import RunSummary, run_study
     from sweep.space import TrialConfig
 
@@ -55,6 +56,7 @@ __all__ = [
     "TrialConfig",
     "compare_studies",
     "list_studies",
+    "load_export",
     "load_spec",
     "open_study",
     "parse_spec",
@@ -66,6 +68,7 @@ _LAZY = {
     "SweepStudy": "sweep.api",
     "compare_studies": "sweep.api",
     "list_studies": "sweep.api",
+    "load_export": "sweep.export",
     "open_study": "sweep.api",
     "RunSummary": "sweep.run",
     "run_study": "sweep.run",

@@ -71,3 +71,8 @@ USES_MOMENTUM: tuple[Optimizer, ...] = ("sgd", "rmsprop")
 USES_WEIGHT_DECAY: tuple[Optimizer, ...] = tuple(
     o for o in OPTIMIZERS if o not in ("lbfgs", "rprop")
 )
+
+# Not a study file's: the formats ``sweep export`` writes (here so the CLI lists them
+# without loading torch).
+ExportFormat = Literal["torchscript", "onnx", "state-dict"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)

@@ -267,6 +267,25 @@ class SweepStudy:
         """
         return self.predictor(trial, device=device).predict_proba(x)
 
+    def export(self, path: str | Path, *, format: str, trial: int | None = None) -> Path:
+        """Write ``trial``'s network (default: the best) with its scaling to ``path``, for
+        deployment: it takes raw float32 rows and returns regression values in the targets'
+        units or class probabilities (see ``sweep.export``).
+
+        Args:
+            path: The file to write; its folder must exist.
+            format: ``torchscript``, ``onnx`` (needs the onnx package) or ``state-dict``.
+            trial: A trial whose weights were kept.
+
+        Raises:
+            ModelError: an unknown format, no saved weights, or ONNX without onnx.
+            OutputError: ``path`` cannot be written.
+        """
+        from sweep.export import check_export, export_model
+
+        check_export(path, format)
+        return export_model(self.checkpoint(trial), path, fmt=format)
+
     def evaluate(
         self,
         trial: int | None = None,

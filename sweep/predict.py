@@ -4,7 +4,8 @@ A checkpoint holds the network and the training split's statistics: inputs are
 standardised with ``x_mean``/``x_std`` before the network sees them, and
 regression outputs are mapped back to the targets' units with ``y_mean``/
 ``y_std``. Input is checked first (see ``sweep.inputs``): what does not fit
-the model is one ``ModelError`` line.
+the model is one ``ModelError`` line. ``ExportedModel`` is the same network and
+scaling as one ``nn.Module`` on tensors, for ``sweep.export`` to trace.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from sweep.data import Scaling
 from sweep.errors import ModelError
 from sweep.inputs import check_shape, expects, input_matrix
 
@@ -21,9 +24,19 @@ if TYPE_CHECKING:
     from sweep.checkpoint import Checkpoint
     from sweep.model import MLP
 
-__all__ = ["CHUNK", "Predictor"]
+__all__ = ["CHUNK", "ExportedModel", "Predictor", "probabilities"]
 
 CHUNK = 65_536  # rows per forward pass: bounds memory on large inputs
+
+
+def probabilities(task: str, out: torch.Tensor) -> torch.Tensor:
+    """Class probabilities from a classifier's raw outputs ``out`` (N, n_outputs), shape
+    (N, n_classes): binary, the sigmoid ``p`` of its one logit as the columns 1 - p and p;
+    multi-class, the softmax of the logits."""
+    if task == "binary":
+        p = torch.sigmoid(out[:, 0])
+        return torch.stack([1 - p, p], dim=1)
+    return torch.softmax(out, dim=1)
 
 
 class Predictor:
@@ -42,7 +55,6 @@ class Predictor:
 
     def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "cpu") -> None:
         from sweep.checkpoint import model_from_checkpoint
-        from sweep.data import Scaling
 
         self.device = torch.device(device)
         self.model: MLP = model_from_checkpoint(checkpoint).to(self.device)
@@ -147,11 +159,7 @@ class Predictor:
         """
         if self.task == "regression":
             raise ModelError(f"trial {self.trial} is a regression model: it has no probabilities")
-        out = self.outputs(x)
-        if self.task == "binary":
-            p = torch.sigmoid(out[:, 0])
-            return torch.stack([1 - p, p], dim=1).cpu().numpy()
-        return torch.softmax(out, dim=1).cpu().numpy()
+        return probabilities(self.task, self.outputs(x)).cpu().numpy()
 
     def describe(self) -> str:
         """What the model takes, e.g. ``the model of trial 3 takes 2 (x0, x1)``."""
@@ -162,3 +170,48 @@ class Predictor:
             f"Predictor(trial={self.trial}, task={self.task!r}, inputs={self.n_inputs}, "
             f"outputs={self.n_outputs}, device={str(self.device)!r})"
         )
+
+
+class ExportedModel(nn.Module):
+    """A trained network with its scaling: raw float32 rows -> predictions.
+
+    Attributes:
+        network: The ``MLP`` as ``model_from_checkpoint`` builds it (eval mode).
+        task: ``binary``, ``multiclass`` or ``regression``.
+        x_mean, x_std: The input standardisation (buffers).
+        y_mean, y_std: The target scaling (buffers; identity unless regression targets
+            were scaled).
+    """
+
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    y_mean: torch.Tensor
+    y_std: torch.Tensor
+
+    def __init__(self, network: MLP, task: str, x_scaling: Scaling, y_scaling: Scaling) -> None:
+        super().__init__()
+        self.network = network
+        self.task = task
+        for name, value in (
+            ("x_mean", x_scaling.mean),
+            ("x_std", x_scaling.std),
+            ("y_mean", y_scaling.mean),
+            ("y_std", y_scaling.std),
+        ):
+            self.register_buffer(name, value.detach().to("cpu", torch.float32).clone())
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint) -> ExportedModel:
+        """The checkpoint's network and scaling, in eval mode on the CPU, without gradients."""
+        from sweep.checkpoint import model_from_checkpoint
+
+        model = cls(model_from_checkpoint(ckpt), ckpt.task, ckpt.x_scaling, ckpt.y_scaling)
+        return model.eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predictions for raw rows ``x`` (n, n_inputs): regression values in the targets'
+        units (n, n_outputs), or class probabilities (n, n_classes)."""
+        out = self.network(Scaling(self.x_mean, self.x_std).apply(x))
+        if self.task == "regression":
+            return Scaling(self.y_mean, self.y_std).invert(out)
+        return probabilities(self.task, out)

@@ -42,7 +42,7 @@ def add_storage(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sweep.cli import _compare, _predict, _results, _run, _samplers, _sources
+    from sweep.cli import _compare, _export, _predict, _results, _run, _samplers, _sources
 
     parser = _Parser(
         prog="sweep",
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
     )
-    for module in (_run, _results, _compare, _predict, _sources, _samplers):
+    for module in (_run, _results, _compare, _predict, _export, _sources, _samplers):
         module.register(sub)
     return parser
 
