@@ -41,7 +41,7 @@ def test_a_bad_argument_is_one_line_and_exit_2(args: list[str], message: str) ->
 
 
 def test_an_empty_wheels_folder_is_one_line(tmp_path: Path) -> None:
-    done = _gpu_sh("--wheels", str(tmp_path))
+    done = _gpu_sh("--wheels", str(tmp_path), "--out", str(tmp_path / "r.jsonl"))
     assert done.returncode == 2
     assert done.stderr.strip() == f"gpu.sh: --wheels: no .whl files in '{tmp_path}'"
 
