@@ -23,7 +23,9 @@ With ``--pack K`` it measures sampling a pack: on a study of ``--finished`` fini
 trials it samples packs of 1, 16, 64 ... up to K trials through a ``PackView`` (as the
 coordinator does, each member seeing the ones before it running), in turn at once (as
 sweep's TPE samples a pack) and one by one (each member sampled alone, Optuna's constant
-liar), and prints the median milliseconds per member of each. Of the packs of K it prints
+liar), and prints the median milliseconds per member of each: the process's CPU time
+(sampling runs on one thread; on a shared machine the wall time counts the others' work
+too), and the wall time. Of the packs of K it prints
 how many members are distinct and their mean pairwise distance in TPE's internal
 representation: Euclidean, each parameter one dimension scaled to 0..1 across its range
 (the log of the value for a log range), a categorical one 0 where two members agree and
@@ -179,7 +181,7 @@ def compare_packs(spec, largest: int, finished: int, repeats: int) -> int:
     run(study, spec, finished)
     sizes = sorted({k for k in (1, 16, 64, 256) if k < largest} | {largest})
     ways = {"at once": True, "one by one": False}
-    times: dict[tuple[str, int], list[float]] = {}
+    times: dict[tuple[str, int], list[tuple[float, float]]] = {}
     last: dict[str, list[dict]] = {}
     for _ in range(repeats):
         for k in sizes:
@@ -187,16 +189,22 @@ def compare_packs(spec, largest: int, finished: int, repeats: int) -> int:
                 sampler.pack_at_once = at_once
                 view = PackView(study, {})
                 ids = view.imagine(k, [])
-                t0 = time.perf_counter()
+                wall, cpu = time.perf_counter(), time.process_time()
                 trials, _ = view.sample(spec.space, ids)
-                times.setdefault((way, k), []).append((time.perf_counter() - t0) / k)
+                cost = ((time.process_time() - cpu) / k, (time.perf_counter() - wall) / k)
+                times.setdefault((way, k), []).append(cost)
                 if k == largest:
                     last[way] = [t.params for t in trials]
-    print(f"a pack sampled after {finished} finished trials, median ms per member of {repeats}")
-    print(f"{'K':>6s}" + "".join(f"{way:>14s}" for way in ways) + f"{'x':>8s}")
+    print(
+        f"a pack sampled after {finished} finished trials: median ms per member of {repeats}, "
+        "the process's CPU time (and wall time)"
+    )
+    print(f"{'K':>6s}" + "".join(f"{way:>22s}" for way in ways) + f"{'x':>8s}")
     for k in sizes:
-        ms = [1000 * statistics.median(times[(way, k)]) for way in ways]
-        print(f"{k:6d}" + "".join(f"{m:14.3f}" for m in ms) + f"{ms[1] / ms[0]:7.1f}x")
+        cpu = [1000 * statistics.median(c for c, _ in times[(way, k)]) for way in ways]
+        wall = [1000 * statistics.median(w for _, w in times[(way, k)]) for way in ways]
+        cells = "".join(f"{c:12.3f} ({w:7.3f})" for c, w in zip(cpu, wall))
+        print(f"{k:6d}{cells}{cpu[1] / cpu[0]:7.1f}x")
     space = study.trials[-1].distributions | {
         name: d for t in study.trials for name, d in t.distributions.items()
     }
