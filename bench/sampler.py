@@ -4,6 +4,7 @@ by side in one process.
 
     python bench/sampler.py [--trials 500]
     python bench/sampler.py --cdf [--trials 500]
+    python bench/sampler.py --pack 256 [--finished 1000] [--repeats 3]
 
 Runs the bench study's space through ask, sweep's sampling of a configuration, and
 tell, one trial at a time, for each storage and sampler; prints the median milliseconds
@@ -17,6 +18,19 @@ study of ``--trials`` finished trials, it samples the next trial's parameters ov
 over, in turn with Optuna's element-by-element functions, with SciPy's log-CDF only
 and with both SciPy's, and prints the median milliseconds of each, their ratio to the
 first, and whether the draws agree.
+
+With ``--pack K`` it measures sampling a pack: on a study of ``--finished`` finished
+trials it samples packs of 1, 16, 64 ... up to K trials through a ``PackView`` (as the
+coordinator does, each member seeing the ones before it running), in turn at once (as
+sweep's TPE samples a pack) and one by one (each member sampled alone, Optuna's constant
+liar), and prints the median milliseconds per member of each: the process's CPU time
+(sampling runs on one thread; on a shared machine the wall time counts the others' work
+too), and the wall time. Of the packs of K it prints
+how many members are distinct and their mean pairwise distance in TPE's internal
+representation: Euclidean, each parameter one dimension scaled to 0..1 across its range
+(the log of the value for a log range), a categorical one 0 where two members agree and
+1 where they differ, and a parameter one member has and the other lacks (a conditional
+one) 1.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 from optuna.samplers._tpe import _truncnorm
 
@@ -44,12 +59,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="per-trial cost of sampling and storage")
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--cdf", action="store_true", help="SciPy's normal CDF against Optuna's")
-    parser.add_argument("--repeats", type=int, default=300, help="samples of each, with --cdf")
+    parser.add_argument("--repeats", type=int, help="samples of each (--cdf: 300, --pack: 3)")
+    parser.add_argument("--pack", type=int, help="largest pack to sample at once and one by one")
+    parser.add_argument("--finished", type=int, default=1000, help="finished trials, with --pack")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = sweep.load_spec(HERE / "bench.toml")
     if args.cdf:
-        return compare_cdf(spec, args.trials, args.repeats)
+        return compare_cdf(spec, args.trials, args.repeats or 300)
+    if args.pack:
+        return compare_packs(spec, args.pack, args.finished, args.repeats or 3)
     print(f"{args.trials} trials, median ms per trial over the second half")
     print(
         f"{'storage':10s}{'sampler':10s}{'ask':>8s}{'sample':>8s}{'tell':>8s}{'total':>8s}{'x':>7s}"
@@ -150,6 +169,80 @@ def compare_cdf(spec, n: int, repeats: int) -> int:
     for name, draws in list(drawn.items())[1:]:
         print(f"  {name}, against Optuna's: {agreement(draws, last[0])}")
     return 0
+
+
+def compare_packs(spec, largest: int, finished: int, repeats: int) -> int:
+    """Packs of 1, 16, 64 ... ``largest`` members sampled at once and one by one, against
+    one study of ``finished`` trials, ``repeats`` times each, interleaved."""
+    from sweep.study import PackView
+
+    sampler = build_sampler(spec.study, spec.space)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    run(study, spec, finished)
+    sizes = sorted({k for k in (1, 16, 64, 256) if k < largest} | {largest})
+    ways = {"at once": True, "one by one": False}
+    times: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    last: dict[str, list[dict]] = {}
+    for _ in range(repeats):
+        for k in sizes:
+            for way, at_once in ways.items():
+                sampler.pack_at_once = at_once
+                view = PackView(study, {})
+                ids = view.imagine(k, [])
+                wall, cpu = time.perf_counter(), time.process_time()
+                trials, _ = view.sample(spec.space, ids)
+                cost = ((time.process_time() - cpu) / k, (time.perf_counter() - wall) / k)
+                times.setdefault((way, k), []).append(cost)
+                if k == largest:
+                    last[way] = [t.params for t in trials]
+    print(
+        f"a pack sampled after {finished} finished trials: median ms per member of {repeats}, "
+        "the process's CPU time (and wall time)"
+    )
+    print(f"{'K':>6s}" + "".join(f"{way:>22s}" for way in ways) + f"{'x':>8s}")
+    for k in sizes:
+        cpu = [1000 * statistics.median(c for c, _ in times[(way, k)]) for way in ways]
+        wall = [1000 * statistics.median(w for _, w in times[(way, k)]) for way in ways]
+        cells = "".join(f"{c:12.3f} ({w:7.3f})" for c, w in zip(cpu, wall))
+        print(f"{k:6d}{cells}{cpu[1] / cpu[0]:7.1f}x")
+    space = study.trials[-1].distributions | {
+        name: d for t in study.trials for name, d in t.distributions.items()
+    }
+    print(f"the last packs of {largest}: distinct members, mean pairwise distance")
+    for way, members in last.items():
+        distinct = len({tuple(sorted(m.items())) for m in members})
+        print(f"  {way:12s}{distinct:5d} of {largest}{mean_distance(members, space):10.3f}")
+    return 0
+
+
+def mean_distance(members: list[dict], space: dict) -> float:
+    """The mean Euclidean distance between members in TPE's internal representation (see
+    the module's docstring)."""
+    names = sorted(space)
+    rows = np.full((len(members), len(names)), np.nan)
+    for i, params in enumerate(members):
+        for j, name in enumerate(names):
+            if name in params:
+                d = space[name]
+                x = d.to_internal_repr(params[name])
+                if isinstance(d, optuna.distributions.CategoricalDistribution):
+                    rows[i, j] = x
+                else:
+                    low, high, x = (np.log(v) if d.log else v for v in (d.low, d.high, x))
+                    rows[i, j] = (x - low) / (high - low)
+    categorical = np.array(
+        [isinstance(space[n], optuna.distributions.CategoricalDistribution) for n in names]
+    )
+    total, pairs = 0.0, 0
+    for i in range(len(members)):
+        a, b = rows[i], rows[i + 1 :]
+        diff = np.where(categorical, (a != b).astype(float), np.abs(a - b))
+        diff = np.where(
+            np.isnan(a) & np.isnan(b), 0.0, np.where(np.isnan(a) | np.isnan(b), 1.0, diff)
+        )
+        total += float(np.sqrt((diff**2).sum(axis=1)).sum())
+        pairs += len(b)
+    return total / max(pairs, 1)
 
 
 def run(study: optuna.Study, spec, n: int) -> list[tuple[float, float, float]]:

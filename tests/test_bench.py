@@ -185,6 +185,20 @@ def test_sampler_bench_times_scipys_normal_cdf_against_optunas() -> None:
     assert sum("drew the same parameters" in line for line in lines[4:]) == 2
 
 
+def test_sampler_bench_samples_packs_at_once_and_one_by_one() -> None:
+    done = _sampler_bench("--pack", "16", "--finished", "30", "--repeats", "1")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("a pack sampled after 30 finished trials")
+    assert [line.split()[0] for line in lines[2:4]] == ["1", "16"]
+    assert all(
+        float(cell) > 0 for cell in lines[3].replace("(", " ").replace(")", " ").split()[1:5]
+    )
+    # every member distinct, both ways, and a mean distance between them
+    for line, way in zip(lines[5:7], ("at once", "one by one"), strict=True):
+        assert line.strip().startswith(way) and "16 of 16" in line and float(line.split()[-1]) > 0
+
+
 def test_the_mechanism_ab_runs_each_way_and_reports_the_ratios() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "ab.py"), "--repeats", "1", "--trials", "6"]

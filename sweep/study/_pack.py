@@ -175,7 +175,10 @@ class PackView(StudyView):
         """
         trials, configs = [], []
         left = list(proposed)
-        with internals.sample_through(self.study, self):
+        with (
+            internals.sample_through(self.study, self),
+            internals.sampling_a_pack(self.study, len(trial_ids)) as sampled,
+        ):
             try:
                 for trial_id in trial_ids:
                     fixed = left.pop(0) if left and trial_id in self.created else None
@@ -187,6 +190,7 @@ class PackView(StudyView):
                     self._changed()
                     trials.append(trial)
                     configs.append(sample_config(space, trial))
+                    sampled(frozen)  # the members after it see it
             finally:
                 internals.rebind(trials, self.storage)
         return trials, configs

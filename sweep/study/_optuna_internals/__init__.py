@@ -15,7 +15,9 @@ Optuna's private names, it is used in this package, and only here:
   RDB storages only, and only while the database's schema revision is
   :data:`SCHEMA_REVISION`);
 - sweep's TPE (``_tpe``), which keeps per finished trial what Optuna's TPE works out
-  again for every sample, and takes the normal CDF from SciPy;
+  again for every sample, and takes the normal CDF from SciPy; it samples a pack at
+  once (``_tpe_pack``), reading the kernels of Optuna's Parzen estimators (where they
+  are not as expected, :data:`PACKED` is False and each member is sampled alone);
 - sweep's median and percentile pruners (``_pruners``), which decide as Optuna's do but
   work the percentile at a step out once per state of the view they judge against.
 
@@ -27,7 +29,7 @@ sampling ahead. One warning line names the Optuna version and what was missing.
 ``constraints.txt`` pins the Optuna the tests ran on.
 """
 
-from sweep.study._optuna_internals._check import MISSING, PRIVATE, SCHEMA_REVISION
+from sweep.study._optuna_internals._check import MISSING, PACKED, PRIVATE, SCHEMA_REVISION
 from sweep.study._optuna_internals._handles import (
     after_trial_study,
     backend_of,
@@ -52,11 +54,16 @@ from sweep.study._optuna_internals._rdb import (
     write_batch,
     write_params,
 )
-from sweep.study._optuna_internals._tpe import TPESampler, vectorised_normal_cdf
+from sweep.study._optuna_internals._tpe import (
+    TPESampler,
+    sampling_a_pack,
+    vectorised_normal_cdf,
+)
 
 __all__ = [
     "MISSING",
     "MedianPruner",
+    "PACKED",
     "TPESampler",
     "PRIVATE",
     "PercentilePruner",
@@ -73,6 +80,7 @@ __all__ = [
     "rebind",
     "sample_through",
     "sampled_trial",
+    "sampling_a_pack",
     "stale_trial_ids",
     "storage_of",
     "study_id",

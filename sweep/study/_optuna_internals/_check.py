@@ -20,12 +20,15 @@ SCHEMA_REVISION = "v3.2.0.a"
 try:
     from optuna.pruners import _percentile as percentile_module
     from optuna.samplers._tpe import _truncnorm as truncnorm_module
+    from optuna.samplers._tpe import parzen_estimator as parzen_module
+    from optuna.samplers._tpe import probability_distributions as pdist_module
     from optuna.samplers._tpe import sampler as tpe_module
     from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session as create_scoped_session
     from optuna.study._frozen import FrozenStudy
 except ImportError as _missing:  # pragma: no cover - another Optuna
     percentile_module = truncnorm_module = tpe_module = models = None  # type: ignore[assignment]
+    parzen_module = pdist_module = None  # type: ignore[assignment]
     create_scoped_session = FrozenStudy = None  # type: ignore[assignment,misc]
     _IMPORT_ERROR: ImportError | None = _missing
 else:
@@ -123,12 +126,68 @@ def _check() -> str | None:
     return None
 
 
+def _check_pack() -> str | None:
+    """None when what sampling a pack at once reads of Optuna's Parzen estimators is in
+    place (the kernels' fields and the estimator's parameters), else what is not."""
+    pdist = pdist_module
+    for name in (
+        "_BatchedCategoricalDistributions",
+        "_BatchedTruncNormDistributions",
+        "_BatchedTruncLogNormDistributions",
+        "_BatchedDiscreteTruncNormDistributions",
+        "_BatchedDiscreteTruncLogNormDistributions",
+        "_MixtureOfProductDistribution",
+    ):
+        if not hasattr(pdist, name):
+            return f"lacks {name}"
+    fields = {
+        "_MixtureOfProductDistribution": ("weights", "distributions"),
+        "_BatchedCategoricalDistributions": ("weights",),
+        "_BatchedTruncNormDistributions": ("mu", "sigma", "low", "high"),
+        "_BatchedTruncLogNormDistributions": ("mu", "sigma", "low", "high"),
+        "_BatchedDiscreteTruncNormDistributions": ("mu", "sigma", "low", "high", "step"),
+        "_BatchedDiscreteTruncLogNormDistributions": ("mu", "sigma", "low", "high", "step"),
+    }
+    for name, needed in fields.items():
+        cls = getattr(pdist, name)
+        if tuple(getattr(cls, "_fields", ())) != needed:
+            return f"has {name} fields {getattr(cls, '_fields', None)}"
+        if name.startswith("_BatchedTrunc") or name.startswith("_BatchedDiscrete"):
+            if not all(hasattr(cls, a) for a in ("adapted_low", "adapted_high", "is_log", "step")):
+                return f"lacks {name}.adapted_low"
+    if not hasattr(truncnorm_module, "_log_gauss_mass"):
+        return "lacks _truncnorm._log_gauss_mass"
+    if "self._mixture_distribution =" not in inspect.getsource(parzen_module._ParzenEstimator):
+        return "lacks _ParzenEstimator._mixture_distribution"
+    params = getattr(parzen_module, "_ParzenEstimatorParameters", None)
+    wanted = {"prior_weight", "consider_magic_clip", "consider_endpoints", "weights"}
+    if params is None or not wanted <= set(getattr(params, "_fields", ())):
+        return "lacks _ParzenEstimatorParameters"
+    source = inspect.getsource(optuna.samplers.TPESampler)
+    for name in (
+        "self._parzen_estimator_parameters =",
+        "self._parzen_estimator_cls = _ParzenEstimator",
+    ):
+        if name not in source:
+            return f"lacks TPESampler.{name.split()[0].removeprefix('self.')}"
+    return None
+
+
 MISSING = _check()
 PRIVATE = MISSING is None
+PACK_MISSING = _check_pack() if PRIVATE else MISSING
+# A pack is sampled at once by sweep's TPE (else each member alone).
+PACKED = PACK_MISSING is None
 if MISSING is not None and "SWEEP_OPTUNA_PUBLIC" not in MISSING:
     logging.getLogger("sweep").warning(
         "sweep: Optuna %s %s; sweep uses Optuna's public API instead (Optuna's TPE "
         "sampler, one write per call, packs sampled trial by trial, no sampling ahead)",
         optuna.__version__,
         MISSING,
+    )
+elif PACK_MISSING is not None:
+    logging.getLogger("sweep").warning(
+        "sweep: Optuna %s %s; sweep's TPE samples a pack's trials one by one",
+        optuna.__version__,
+        PACK_MISSING,
     )

@@ -21,14 +21,18 @@ private methods (``_get_internal_repr``, ``_sample`` and the split it calls) and
 replaces two private functions while it samples; ``_check`` makes sure at import that
 they are there, and the tests run it beside Optuna's TPE and fail if the draws diverge.
 Only used where :data:`PRIVATE` is true.
+
+A pack (:func:`sampling_a_pack`) is sampled at once, its estimators fitted once for all its
+members (``_tpe_pack``); that reads Optuna's estimators' kernels, where ``_check`` found
+them (:data:`PACKED`), and otherwise each member is sampled alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import optuna
@@ -37,8 +41,10 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from scipy.special import log_ndtr, ndtr
 
+from sweep.study._optuna_internals._check import PACKED
 from sweep.study._optuna_internals._check import tpe_module as _optuna_tpe
 from sweep.study._optuna_internals._check import truncnorm_module as _truncnorm
+from sweep.study._optuna_internals._tpe_pack import PackSampling
 
 _COMPLETE, _PRUNED, _INFEASIBLE = 0, 1, 2
 _by_number = attrgetter("number")
@@ -48,7 +54,12 @@ _UNSEEN: Any = object()
 
 class TPESampler(optuna.samplers.TPESampler):
     """:class:`optuna.samplers.TPESampler` (same arguments, same draws) that keeps, per
-    finished trial, its parameters' internal representation and its place in the split."""
+    finished trial, its parameters' internal representation and its place in the split,
+    and samples a pack at once (:meth:`pack`)."""
+
+    # False: a pack's members are sampled one by one, as Optuna's TPE samples them (the
+    # benchmarks compare the two ways).
+    pack_at_once: ClassVar[bool] = True
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -57,6 +68,7 @@ class TPESampler(optuna.samplers.TPESampler):
         self._rows: dict[tuple[str, ...], dict[int, tuple[Any, ...] | None]] = {}
         # trial id -> (kind, sort key) in the split, finished trials only
         self._marks: dict[int, tuple[int, Any]] = {}
+        self._packing: PackSampling | None = None  # the pack being sampled (see pack())
 
     # -- the internal representation ----------------------------------------------------------
     def _get_internal_repr(
@@ -137,12 +149,14 @@ class TPESampler(optuna.samplers.TPESampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         with vectorised_normal_cdf():
+            if self._packing is not None:
+                return self._packing.sample(study, trial, search_space)
             return self._sample_kept(study, trial, search_space)
 
-    def _sample_kept(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        # Optuna's TPESampler._sample, with the split above.
+    def _below_above(
+        self, study: Study, trial: FrozenTrial
+    ) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
+        """The trials ``trial`` is sampled against, split as Optuna's ``_sample`` splits them."""
         if self._constant_liar:
             states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING]
         else:
@@ -157,7 +171,13 @@ class TPESampler(optuna.samplers.TPESampler):
             else:
                 self._gamma = _optuna_tpe.default_gamma_multiobjective
         n = sum(t.state != TrialState.RUNNING for t in trials)
-        below_trials, above_trials = self._split(study, trials, self._gamma(n))
+        return self._split(study, trials, self._gamma(n))
+
+    def _sample_kept(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        # Optuna's TPESampler._sample, with the split above.
+        below_trials, above_trials = self._below_above(study, trial)
         mpe_below = self._build_parzen_estimator(
             study, search_space, below_trials, handle_below=True
         )
@@ -170,6 +190,70 @@ class TPESampler(optuna.samplers.TPESampler):
         for param_name, dist in search_space.items():
             ret[param_name] = dist.to_external_repr(ret[param_name])
         return ret
+
+    # -- a pack at once -----------------------------------------------------------------------
+    @contextmanager
+    def pack(self, study: Study, k: int) -> Iterator[PackSampling | None]:
+        """Within: the ``k`` trials sampled next are one pack, sampled at once (see
+        ``_tpe_pack``); the caller tells the :class:`PackSampling` it yields of each
+        member once its parameters are in. None (each member sampled alone, as Optuna's
+        TPE samples it) where the pack path does not apply: :attr:`pack_at_once` off, no
+        constant liar, several objectives, or Optuna's estimators not as expected."""
+        if not (
+            self.pack_at_once and PACKED and self._constant_liar and not study._is_multi_objective()
+        ):
+            yield None
+            return
+        self._packing = PackSampling(self, k)
+        try:
+            yield self._packing
+        finally:
+            self._packing = None
+
+    # Within a pack the study's finished trials do not change: neither do whether TPE is
+    # past its start-up trials (Optuna's two checks below count them for every sample)
+    # nor the relative search space, so both are worked out once per pack.
+    def _sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if self._packing is None:
+            return super()._sample_relative(study, trial, search_space)
+        if search_space == {} or self._starting(study):
+            return {}
+        return self._sample(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        if self._packing is None or self._warn_independent_sampling:
+            return super().sample_independent(study, trial, param_name, param_distribution)
+        if self._starting(study):
+            return self._random_sampler.sample_independent(
+                study, trial, param_name, param_distribution
+            )
+        return self._sample(study, trial, {param_name: param_distribution})[param_name]
+
+    def _starting(self, study: Study) -> bool:
+        """Fewer finished trials than the start-up ones (counted once per pack)."""
+        assert self._packing is not None
+        if self._packing.finished is None:
+            states = (TrialState.COMPLETE, TrialState.PRUNED)
+            self._packing.finished = len(study._get_trials(deepcopy=False, states=states))
+        return self._packing.finished < self._n_startup_trials
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        # The intersection of the finished trials' spaces: the same for a whole pack.
+        if self._packing is None:
+            return super().infer_relative_search_space(study, trial)
+        if self._packing.relative is None:
+            self._packing.relative = super().infer_relative_search_space(study, trial)
+        return dict(self._packing.relative)
 
 
 @contextmanager
@@ -185,3 +269,28 @@ def vectorised_normal_cdf() -> Iterator[None]:
     finally:
         for name, original in originals.items():
             setattr(_truncnorm, name, original)
+
+
+def _ignore(trial: FrozenTrial) -> None:
+    return None
+
+
+@contextmanager
+def sampling_a_pack(study: Study, k: int) -> Iterator[Callable[[FrozenTrial], None]]:
+    """Within: the study's next ``k`` trials are one pack. Yields what to call with each
+    member once its parameters are in. With sweep's TPE the pack is sampled at once (see
+    :meth:`TPESampler.pack`); any other sampler samples each member alone."""
+    sampler = study.sampler
+    if not isinstance(sampler, TPESampler):
+        yield _ignore
+        return
+    with sampler.pack(study, k) as packing:
+        if packing is None:
+            yield _ignore
+            return
+
+        def observe(trial: FrozenTrial) -> None:
+            with vectorised_normal_cdf():
+                packing.observe(trial)
+
+        yield observe
