@@ -15,8 +15,9 @@ finished studies back instead of training them again.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
+
+import optuna
 
 import sweep
 from sweep.data._vision import RAW_FILES, raw_folder
@@ -38,14 +39,11 @@ def _cell(value: float, test: float) -> str:
     return f"{value:.4g} ({test:.4g})"
 
 
-def run_one(path: Path, storage: str, pinned: str | None) -> tuple[sweep.SweepStudy, int, float]:
-    """The study (or its pinned run) run to its budget: (the study, its finished trials,
-    the run's wall seconds)."""
+def run_one(path: Path, storage: str, pinned: str | None) -> tuple[sweep.SweepStudy, int]:
+    """The study (or its pinned run) run to its budget: (the study, its finished trials)."""
     spec = sweep.load_spec(path)
-    start = time.monotonic()
     summary = sweep.run_study(spec, storage=storage, pinned=pinned, display="none", devices="cpu")
-    seconds = time.monotonic() - start
-    return sweep.open_study(summary.study, storage=storage), summary.finished, seconds
+    return sweep.open_study(summary.study, storage=storage), summary.finished
 
 
 def main() -> int:
@@ -53,6 +51,7 @@ def main() -> int:
     parser.add_argument("--storage", default="sqlite:///studies.db")
     parser.add_argument("--only", default="", help="comma-separated study names")
     args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     only = {s for s in args.only.split(",") if s}
     rows = []
     for path in sorted((REPO / "studies").glob("*.toml")):
@@ -67,23 +66,23 @@ def main() -> int:
                 continue
         pinned_cells = []
         for pinned in spec.pinned:
-            study, _, _ = run_one(path, args.storage, pinned.name)
+            study, _ = run_one(path, args.storage, pinned.name)
             value, test, _ = _metric(study)
             published = PUBLISHED.get((spec.name, pinned.name))
             where = f"; tutorial: {published}" if published is not None else ""
             pinned_cells.append(f"`{pinned.name}` {_cell(value, test)}{where}")
-        study, trials, seconds = run_one(path, args.storage, None)
+        study, trials = run_one(path, args.storage, None)
         value, test, number = _metric(study)
         if spec.data.source in VISION:
             note = f", {study.data_summary.get('n_train', '?')} training images"
         row = (
             f"| `{spec.name}` | {study.objective.name}{note} | {'; '.join(pinned_cells)} | "
-            f"{_cell(value, test)} | {trials}, {seconds / 60:.1f} min |"
+            f"{_cell(value, test)} | {trials} |"
         )
         print(row, flush=True)
         rows.append(row)
     print()
-    print("| study | metric | pinned networks: val (test) | search: val (test) | trials, wall |")
+    print("| study | metric | pinned networks: val (test) | search: val (test) | trials |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
