@@ -12,7 +12,7 @@ import pytest
 
 import sweep
 from sweep.report import PLOTS, collect, html_report, png_report
-from tests.conftest import REPO
+from tests.conftest import REPO, REQUIRE_SERVERS
 from tests.report.conftest import Sweeps
 
 SECTIONS = ["summary", "ranked", "models", *[key for key, _ in PLOTS]]
@@ -158,7 +158,10 @@ def test_html_report_renders_in_headless_chromium(binary_html: Path, tmp_path: P
     checker = _checker()
     chromium = checker.find_chromium()
     if chromium is None:
-        pytest.skip("no Chromium on this machine (apt-get install -y chromium)")
+        reason = "no Chromium on this machine (apt-get install -y chromium)"
+        if REQUIRE_SERVERS:  # CI installs it (.ci/run): its absence there is a failure
+            pytest.fail(f"{reason}; SWEEP_REQUIRE_SERVERS is set")
+        pytest.skip(reason)
     shot = tmp_path / "report.png"
     result = checker.check(binary_html, shot, chromium=chromium)
     assert result["problems"] == [], result["problems"]
