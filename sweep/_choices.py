@@ -51,6 +51,11 @@ SAMPLERS: tuple[Sampler, ...] = get_args(Sampler)
 Pruner = Literal["median", "percentile", "hyperband", "successive_halving", "none"]
 PRUNERS: tuple[Pruner, ...] = get_args(Pruner)
 
+# What a multi-objective study optimises: the validation metric first, then the network's
+# parameter count and its batch-of-1 inference latency (both minimised).
+ObjectiveName = Literal["metric", "params", "latency"]
+OBJECTIVE_NAMES: tuple[ObjectiveName, ...] = get_args(ObjectiveName)
+
 # Losses that make sense for each task. Binary outputs one logit (BCE on it, the
 # distance losses on its sigmoid); multi-class outputs one logit per class
 # (cross-entropy, one-vs-all BCE, the distance losses on the softmax against one-hot).

@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from sweep.config import StudySpec
 from sweep.errors import ModelError, SweepError
 from sweep.metrics import Objective
+from sweep.objectives import best_of, metric_of
 from sweep.report import trials_frame
 from sweep.report._pareto import pareto_frame, smallest_within
 from sweep.space import TrialConfig
@@ -106,10 +107,18 @@ class SweepStudy:
         frame = trials_frame(self.optuna_study, states=(TrialState.COMPLETE,))
         return frame.head(k).reset_index(drop=True)
 
-    def pareto(self) -> pd.DataFrame:
-        """The complete trials no other beats on both the validation metric and the
-        parameter count (the accuracy-against-size front), best metric first."""
-        return pareto_frame(self.trials(), self.objective)
+    def pareto(self, against: str = "params") -> pd.DataFrame:
+        """The complete trials no other beats on both the validation metric and
+        ``against``: ``"params"`` (the parameter count, the accuracy-against-size front) or
+        ``"latency"`` (the batch-of-1 inference latency), best metric first.
+
+        Raises:
+            SweepError: ``against`` is neither.
+        """
+        columns = {"params": "n_params", "latency": "latency_ms"}
+        if against not in columns:
+            raise SweepError(f"pareto against {against!r}: valid choices are params, latency")
+        return pareto_frame(self.trials(), self.objective, columns[against])
 
     def smallest_within(self, within: float) -> BestTrial:
         """The complete trial with the fewest parameters whose validation metric is within
@@ -139,21 +148,21 @@ class SweepStudy:
         except KeyError:
             raise SweepError(f"study {self.name!r} has no trial {number}") from None
         t = storage.get_trial(trial_id)
-        if t.value is None:
+        if metric_of(t) is None:
             raise SweepError(f"trial {number} of study {self.name!r} has no value ({t.state.name})")
         return _summarise(t)
 
     @property
     def best(self) -> BestTrial:
-        """The best complete trial.
+        """The best complete trial (in a study of several objectives, the front's best
+        metric: rank 1 of ``trials()``).
 
         Raises:
             SweepError: the study has no complete trial yet.
         """
-        try:
-            best = self.optuna_study.best_trial
-        except ValueError:
-            raise SweepError(f"study {self.name!r} has no complete trial yet") from None
+        best = best_of(self.optuna_study)
+        if best is None:
+            raise SweepError(f"study {self.name!r} has no complete trial yet")
         return _summarise(best)
 
     @property
@@ -388,7 +397,7 @@ def _summarise(t: optuna.trial.FrozenTrial) -> BestTrial:
     config = TrialConfig.from_dict(config_raw) if config_raw else None
     params = config.to_dict() if config is not None else dict(t.params)
     metrics = {k: float(t.user_attrs[k]) for k in _METRIC_KEYS if k in t.user_attrs}
-    value = t.value
+    value = metric_of(t)
     if value is None and t.intermediate_values:
         value = t.intermediate_values[max(t.intermediate_values)]
     return BestTrial(

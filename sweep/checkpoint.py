@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 import torch
 
@@ -23,6 +24,7 @@ from sweep.data import DataBundle, Scaling
 from sweep.errors import ModelError
 from sweep.metrics import Objective
 from sweep.model import MLP, Layout, build_model
+from sweep.objectives import front_order
 from sweep.space import TrialConfig
 from sweep.study import MODELS_KEY
 
@@ -182,7 +184,11 @@ def read_checkpoint(store: Any, artifact_id: str) -> Checkpoint:
 
 
 class ModelKeeper:
-    """Saves the weights of trials that rank in the top ``keep`` and evicts the rest."""
+    """Saves the weights of trials that rank in the top ``keep`` and evicts the rest.
+
+    In a study of several objectives every trial on the front keeps its weights too,
+    so that any front member's network can be loaded (``study.model(trial=N)``).
+    """
 
     def __init__(
         self,
@@ -197,10 +203,11 @@ class ModelKeeper:
         self.objective = objective
         self.data = data
         self.directory = directory
+        self.multi = len(study.directions) > 1
         self._store: optuna.artifacts.FileSystemArtifactStore | None = None
-        # The complete trials' (value, number), best first: read once, then kept up to date
-        # with this coordinator's results (note) and re-read whenever a model is registered.
-        self._known: list[tuple[float, int]] | None = None
+        # The complete trials' (values, number): read once, then kept up to date with this
+        # coordinator's results (note) and re-read whenever a model is registered.
+        self._known: list[tuple[tuple[float, ...], int]] | None = None
 
     @property
     def store(self) -> optuna.artifacts.FileSystemArtifactStore:
@@ -208,16 +215,24 @@ class ModelKeeper:
             self._store = artifact_store(self.directory)
         return self._store
 
-    def _ranked(self) -> list[tuple[float, int]]:
+    def _ranked(self) -> list[tuple[tuple[float, ...], int]]:
         done = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        return self._best_first([(t.value, t.number) for t in done if t.value is not None])
+        return [(tuple(t.values), t.number) for t in done if t.values]
 
-    def _best_first(self, values: list[tuple[float, int]]) -> list[tuple[float, int]]:
-        reverse = self.objective.direction == "maximize"
-        return sorted(values, key=lambda v: (-v[0] if reverse else v[0], v[1]))
+    def _kept(self, known: list[tuple[tuple[float, ...], int]]) -> set[int]:
+        """The numbers among ``known`` that keep their weights: the first ``keep`` by rank,
+        and in a study of several objectives the whole front."""
+        if not known:
+            return set()
+        known = sorted(known, key=lambda v: v[1])  # ties rank by trial number
+        order, front = front_order(np.array([v for v, _ in known], dtype=float), self.objective)
+        kept = {known[i][1] for i in order[: self.keep]}
+        if self.multi:
+            kept |= {known[i][1] for i in np.flatnonzero(front)}
+        return kept
 
-    def wants(self, value: float) -> bool:
-        """Whether a trial with ``value`` would be among the best ``keep`` so far.
+    def wants(self, values: Sequence[float]) -> bool:
+        """Whether a trial with ``values`` would keep its weights among the trials so far.
 
         Judged without reading the storage: a better trial finished on another machine
         since the last read can only make this say yes where no was right, and
@@ -227,14 +242,13 @@ class ModelKeeper:
             return False
         if self._known is None:
             self._known = self._ranked()
-        if len(self._known) < self.keep:
-            return True
-        return self.objective.better(value, self._known[self.keep - 1][0])
+        new = 1 + max((n for _, n in self._known), default=-1)  # ranks after its equals
+        return new in self._kept([*self._known, (tuple(values), new)])
 
-    def note(self, value: float, number: int) -> None:
-        """A trial of this coordinator completed with ``value``."""
+    def note(self, values: Sequence[float], number: int) -> None:
+        """A trial of this coordinator completed with ``values``."""
         if self._known is not None:
-            self._known = self._best_first([*self._known, (value, number)])
+            self._known.append((tuple(values), number))
 
     def save(self, trial: optuna.Trial, config: TrialConfig, weights: bytes) -> str:
         """Upload the trial's checkpoint (call before the trial is told complete)."""
@@ -257,7 +271,7 @@ class ModelKeeper:
         models = {int(k): v for k, v in self.study.user_attrs.get(MODELS_KEY, {}).items()}
         models.update(saved)
         self._known = self._ranked()
-        top = {n for _, n in self._known[: self.keep]}
+        top = self._kept(self._known)
         for n in [n for n in models if n not in top]:
             try:
                 self.store.remove(models.pop(n))

@@ -30,6 +30,7 @@ from sweep.errors import (
     TooManyFailures,
 )
 from sweep.metrics import objective_for
+from sweep.objectives import best_of, metric_of
 from sweep.progress import Board, Display, LineDisplay, LiveDisplay, describe_config
 from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
@@ -240,9 +241,9 @@ def run_study(
                 "failed" if state == "fail" else state,
                 getattr(board, "failed" if state == "fail" else state) + 1,
             )
-        if state == "complete" and t.value is not None and "config" in t.user_attrs:
+        if state == "complete" and (v := metric_of(t)) is not None and "config" in t.user_attrs:
             board.add_leader(
-                t.value, t.number, describe_config(TrialConfig.from_dict(t.user_attrs["config"]))
+                v, t.number, describe_config(TrialConfig.from_dict(t.user_attrs["config"]))
             )
     stats: Any = None
     finished, _running = counts(study)
@@ -281,11 +282,8 @@ def run_study(
             if ahead is not None:
                 ahead.stop()
     finished, _running = counts(study)
-    try:
-        best = study.best_trial
-        best_number, best_value = best.number, best.value
-    except ValueError:
-        best_number, best_value = None, None
+    best = best_of(study)
+    best_number, best_value = (best.number, metric_of(best)) if best else (None, None)
     return RunSummary(
         study=spec.name,
         storage=redact(storage),

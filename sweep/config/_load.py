@@ -204,7 +204,7 @@ def spec_to_table(spec: StudySpec) -> dict[str, Any]:
     from sweep.data import data_to_table
 
     out: dict[str, Any] = {
-        "study": {k: v for k, v in to_table(spec.study).items() if v is not None},
+        "study": {k: v for k, v in to_table(spec.study).items() if v not in (None, [])},
         "data": data_to_table(spec.data),
         "train": to_table(spec.train),
         "space": space_to_toml(spec.space),

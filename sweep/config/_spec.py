@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from sweep._choices import Pruner, Sampler
+from sweep._choices import OBJECTIVE_NAMES, ObjectiveName, Pruner, Sampler
 from sweep.config._space import SpaceSpec
 from sweep.errors import SpecValueError
 
@@ -56,6 +56,9 @@ class StudySection:
     target: float | None = None  # the study stops once a complete trial reaches this value
     patience: int | None = None  # ...or after this many finished trials without improving
     min_delta: float = 0.0  # what improving means for `patience`: by more than this
+    # Several objectives: "metric" first, then "params" and/or "latency" (minimised);
+    # empty: the metric alone.
+    objectives: tuple[ObjectiveName, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -77,6 +80,38 @@ class StudySection:
             raise SpecValueError("patience", f"must be at least 1, got {self.patience}")
         if not self.min_delta >= 0:
             raise SpecValueError("min_delta", f"must be at least 0, got {self.min_delta}")
+        if self.objectives:
+            self._check_objectives()
+
+    def _check_objectives(self) -> None:
+        given = list(self.objectives)
+        others = [o for o in OBJECTIVE_NAMES if o != "metric"]
+        if len(given) == 1:
+            raise SpecValueError(
+                "objectives",
+                f"{given} is one objective only: list 'metric' and one or two of "
+                f"{others} (leave the key out to optimise the metric alone)",
+            )
+        if given[0] != "metric":
+            raise SpecValueError("objectives", f"'metric' must come first, got {given}")
+        if len(set(given)) != len(given):
+            raise SpecValueError("objectives", f"{given} names an objective twice")
+        if self.pruner in ("hyperband", "successive_halving"):
+            raise SpecValueError(
+                "pruner",
+                f"{self.pruner!r} cannot judge a study of several objectives",
+                ["median", "percentile", "none"],
+            )
+        if self.sampler == "cmaes":
+            raise SpecValueError(
+                "sampler",
+                "'cmaes' optimises one objective only, and objectives lists several",
+                ["tpe", "random", "qmc", "gp", "grid"],
+            )
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
 
 
 @dataclass(frozen=True)

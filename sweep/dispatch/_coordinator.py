@@ -14,7 +14,6 @@ once, and by any machine once their heartbeat is stale.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,11 +35,11 @@ from sweep.dispatch._slots import ProcessSlot, Slot, WorkerDied
 from sweep.dispatch._source import InTurn, TrialSource
 from sweep.dispatch._stops import Stops
 from sweep.errors import TooManyFailures
+from sweep.model import Layout
 from sweep.progress import Display, describe_config
 from sweep.space import trial_seed
 from sweep.study import (
     StopRule,
-    TrialEnd,
     budget_lock,
     counts,
     fail_orphans,
@@ -51,8 +50,7 @@ from sweep.study import (
 from sweep.study import _optuna_internals as internals
 from sweep.train import TrainSettings, TrialResult, TrialTask
 
-_STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}
-_OUTCOMES = {state: outcome for outcome, state in _STATES.items()}
+_OUTCOMES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}
 
 
 @dataclass
@@ -317,7 +315,13 @@ class Coordinator:
         gone = self._gone & set(report.values)
         self._gone -= gone
         live = {n: (r.trial_id, r.frozen) for n, r in runs.items() if n not in gone}
-        return late | gone | self.judge.stopped(live)
+        sizes = None
+        if self.judge.multi:  # several objectives: judged against trials of similar size
+            sizes = {n: self._n_params(runs[n].task) for n in live}
+        return late | gone | self.judge.stopped(live, sizes)
+
+    def _n_params(self, task: TrialTask) -> int:
+        return Layout.of(task.config, self.data.n_features, self.data.n_outputs).n_parameters
 
     def _finish(self, results: Sequence[TrialResult]) -> None:
         """Record the results that came together (a pack's end)."""
@@ -327,21 +331,7 @@ class Coordinator:
             run = self.running.pop(result.number, None)
             if run is None:
                 continue
-            attrs: dict[str, Any] = {
-                "epochs_run": result.epochs_run,
-                "train_seconds": round(result.train_seconds, 4),
-                "n_params": result.n_params,
-                "pack_size": result.pack_size,
-                **{k: v for k, v in result.metrics.items()},
-            }
-            if result.reason and result.outcome != "complete":
-                key = "fail_reason" if result.outcome == "failed" else "prune_reason"
-                attrs[key] = result.reason
-            state = _STATES.get(result.outcome, TrialState.FAIL)
-            value = result.value if state == TrialState.COMPLETE else None
-            if state == TrialState.COMPLETE and (value is None or not math.isfinite(value)):
-                state, attrs["fail_reason"] = TrialState.FAIL, f"objective value {value}"
-            endings.append(Ending(run, result, TrialEnd(run.frozen, state, value, attrs)))
+            endings.append(Ending.of(run, result, self.spec.study.objectives))
         dropped = {id(e) for e in self.recorder.finish(endings)}
         for e in endings:
             if id(e) in dropped:

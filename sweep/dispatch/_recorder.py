@@ -18,6 +18,7 @@ written at once.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,9 +27,11 @@ from typing import Any, TypeVar
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from sweep._choices import ObjectiveName
 from sweep.checkpoint import ModelKeeper
 from sweep.dispatch._heartbeat import Heartbeat
 from sweep.dispatch._slots import Slot
+from sweep.objectives import trial_values
 from sweep.study import (
     OWNER_KEY,
     TrialEnd,
@@ -61,6 +64,9 @@ class Running:
     started: float = field(default_factory=time.monotonic)
 
 
+_STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}
+
+
 @dataclass(frozen=True)
 class Ending:
     """A trial's end on its way to the storage, with what it came from."""
@@ -68,6 +74,35 @@ class Ending:
     run: Running
     result: TrialResult
     end: TrialEnd
+
+    @classmethod
+    def of(
+        cls, run: Running, result: TrialResult, objectives: Sequence[ObjectiveName] = ()
+    ) -> Ending:
+        """The end a worker's result records: its state, its value (and, in a study of
+        several ``objectives``, the values after the metric) and its attributes. A complete
+        trial without a finite value, or without a value for one of the objectives, fails."""
+        attrs: dict[str, Any] = {
+            "epochs_run": result.epochs_run,
+            "train_seconds": round(result.train_seconds, 4),
+            "n_params": result.n_params,
+            "pack_size": result.pack_size,
+            **{k: v for k, v in result.metrics.items()},
+        }
+        if result.reason and result.outcome != "complete":
+            key = "fail_reason" if result.outcome == "failed" else "prune_reason"
+            attrs[key] = result.reason
+        state = _STATES.get(result.outcome, TrialState.FAIL)
+        value = result.value if state == TrialState.COMPLETE else None
+        others: tuple[float, ...] = ()
+        if state == TrialState.COMPLETE and (value is None or not math.isfinite(value)):
+            state, attrs["fail_reason"] = TrialState.FAIL, f"objective value {value}"
+        elif state == TrialState.COMPLETE and objectives:
+            try:
+                others = tuple(trial_values(value, attrs, objectives)[1:])  # type: ignore[arg-type]
+            except ValueError as e:
+                state, attrs["fail_reason"] = TrialState.FAIL, str(e)
+        return cls(run, result, TrialEnd(run.frozen, state, value, attrs, others))
 
 
 def batch_or_each(write: Callable[[list[T]], None], items: list[T]) -> tuple[list[T], list[T]]:
@@ -186,8 +221,9 @@ class Recorder:
         if self.keeper is not None:
             saved: dict[int, str] = {}
             for e in written:
-                if e.end.state == TrialState.COMPLETE and e.end.value is not None:
-                    self.keeper.note(e.end.value, e.run.task.number)
+                values = e.end.values() if e.end.state == TrialState.COMPLETE else None
+                if values:
+                    self.keeper.note(values, e.run.task.number)
                     if "model_artifact" in e.end.attrs:
                         saved[e.run.task.number] = e.end.attrs["model_artifact"]
             self.keeper.register(saved)
@@ -197,13 +233,8 @@ class Recorder:
         if self.keeper is None:
             return
         for e in endings:
-            value = e.end.value
-            if (
-                e.end.state == TrialState.COMPLETE
-                and e.result.weights is not None
-                and value is not None
-                and self.keeper.wants(value)
-            ):
+            values = e.end.values() if e.end.state == TrialState.COMPLETE else None
+            if e.result.weights is not None and values and self.keeper.wants(values):
                 e.end.attrs["model_artifact"] = self.keeper.save(
                     e.run.trial, e.run.task.config, e.result.weights
                 )

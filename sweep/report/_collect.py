@@ -17,7 +17,15 @@ from optuna.trial import FrozenTrial, TrialState
 from sweep.metrics import Objective
 from sweep.report._frame import trials_frame
 from sweep.report._read import read_trials
-from sweep.study import DATA_KEY, LAST_RUN_KEY, MODELS_KEY, SPEC_KEY, STOPPED_KEY, objective_of
+from sweep.study import (
+    DATA_KEY,
+    LAST_RUN_KEY,
+    MODELS_KEY,
+    SPEC_KEY,
+    STOPPED_KEY,
+    metric_only,
+    objective_of,
+)
 from sweep.study import read_once as snapshot
 
 DEFAULT_KEEP = 3  # study.keep_models when the study file does not say
@@ -30,7 +38,8 @@ class ReportData:
     Attributes:
         name: The study's name.
         objective: The optimised metric and its direction.
-        study: A read-only snapshot of the study (for Optuna's plotting functions).
+        study: A read-only snapshot of the study for Optuna's plotting functions (of its
+            metric alone, in a study of several objectives).
         trials: Its trials, by number.
         frame: The ranked DataFrame (see ``trials_frame``).
         data: The data summary sweep stored (task, sizes, feature names), or {}.
@@ -66,7 +75,7 @@ class ReportData:
         return int((self.frame["state"] == state).sum()) if len(self.frame) else 0
 
     def complete(self) -> list[FrozenTrial]:
-        return [t for t in self.trials if t.state == TrialState.COMPLETE and t.value is not None]
+        return [t for t in self.trials if t.state == TrialState.COMPLETE and t.values]
 
     def best_value(self) -> float | None:
         done = self.frame[self.frame["state"] == "COMPLETE"]
@@ -108,7 +117,7 @@ def collect(study: optuna.Study, *, storage: str | None = None) -> ReportData:
     return ReportData(
         name=study.study_name,
         objective=objective_of(frozen),
-        study=frozen,
+        study=metric_only(frozen),  # what Optuna's plots draw
         trials=trials,
         frame=trials_frame(frozen, trials=trials),
         data=dict(attrs.get(DATA_KEY) or {}),

@@ -11,6 +11,7 @@ from optuna.trial import TrialState
 from rich import box
 from rich.table import Table
 
+from sweep.objectives import best_of, metric_of
 from sweep.report._collect import ReportData
 from sweep.report._read import trial_states
 from sweep.study import objective_of, study_names
@@ -154,10 +155,8 @@ def studies_frame(rdb: optuna.storages.BaseStorage) -> pd.DataFrame:
         study = optuna.load_study(study_name=name, storage=rdb)
         states = trial_states(study)
         objective = objective_of(study)
-        try:
-            best: float | None = study.best_value
-        except ValueError:
-            best = None
+        top = best_of(study)
+        best = metric_of(top) if top is not None else None
         rows.append(
             {
                 "study": name,

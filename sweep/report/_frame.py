@@ -10,6 +10,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from sweep.metrics import Objective
+from sweep.objectives import metric_of, ranked
 from sweep.report._pareto import pareto_mask
 from sweep.report._read import read_trials
 from sweep.study import objective_of
@@ -65,6 +66,8 @@ COLUMN_DTYPES: dict[str, str] = {
     "train_seconds": "float64",
     "n_params": "Int64",
     "pareto": "boolean",
+    "front": "boolean",
+    "pareto_latency": "boolean",
     **dict.fromkeys(_METRICS, "float64"),
     "pack_size": "Int64",
     "device": "str",
@@ -105,11 +108,13 @@ def trials_frame(
     trials: list[FrozenTrial] | None = None,
 ) -> pd.DataFrame:
     """Every trial of ``study`` as a row, ranked: complete trials by objective (rank 1 is
-    best), then pruned, failed and running ones.
+    best; in a study of several objectives the front first, each part by the metric, see
+    ``sweep.objectives.ranked``), then pruned, failed and running ones.
 
-    Columns: rank, trial, state, value, the hyperparameters (depth, width, widths,
-    activation, ..., lr ...), epochs_run, train_seconds, n_params, pareto (on the front of
-    the metric against the parameter count, see ``pareto_mask``), train_loss, the
+    Columns: rank, trial, state, value (the metric), front (a study of several objectives:
+    on the front of all of them), the hyperparameters (depth, width, widths, activation,
+    ..., lr ...), epochs_run, train_seconds, n_params, pareto (on the front of the metric
+    against the parameter count, see ``pareto_mask``), train_loss, the
     train/val/test metric, pack_size, device, fail_reason, prune_reason, started,
     finished (ISO 8601). Columns no trial has a value for are left out; the others
     have the types in ``COLUMN_DTYPES``.
@@ -133,7 +138,7 @@ def trials_frame(
         row: dict[str, Any] = {
             "trial": t.number,
             "state": t.state.name,
-            "value": t.value if t.value is not None else _last_value(t),
+            "value": _last_value(t) if (v := metric_of(t)) is None else v,
         }
         row.update(_config_columns(t))
         for key in (
@@ -161,6 +166,14 @@ def trials_frame(
     ascending = objective.direction == "minimize"
     frame["_order"] = frame["state"].map(lambda s: _STATE_ORDER.get(s, 9))
     frame["_key"] = frame["value"].astype(float) * (1.0 if ascending else -1.0)
+    if len(study.directions) > 1:  # complete trials in the front's order
+        order, front = ranked(trials, objective)
+        position = {t.number: i for i, t in enumerate(order)}
+        done = frame["trial"].isin(position)
+        frame.loc[done, "_key"] = frame.loc[done, "trial"].map(position).astype(float)
+        frame["front"] = pd.array(
+            [n in front if d else pd.NA for n, d in zip(frame["trial"], done)], dtype="boolean"
+        )
     frame = frame.sort_values(["_order", "_key", "trial"], na_position="last", kind="stable")
     frame = frame.drop(columns=["_order", "_key"]).reset_index(drop=True)
     complete = frame["state"] == "COMPLETE"
@@ -170,6 +183,11 @@ def trials_frame(
     frame = frame.dropna(axis=1, how="all").pipe(_keep_base, base)
     if "n_params" in frame:  # on the front of the metric against the parameter count
         frame.insert(frame.columns.get_loc("n_params") + 1, "pareto", pareto_mask(frame, objective))
+    if "latency_ms" in frame:  # on the front of the metric against the batch-of-1 latency
+        at = frame.columns.get_loc("latency_ms") + 1
+        frame.insert(at, "pareto_latency", pareto_mask(frame, objective, "latency_ms"))
+    if "front" in frame:
+        frame.insert(frame.columns.get_loc("value") + 1, "front", frame.pop("front"))
     return typed(frame)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from sweep.metrics import Objective
+from sweep.objectives import minimised, on_front
 
 if TYPE_CHECKING:  # _collect builds the frame, whose pareto column comes from here
     from sweep.report._collect import ReportData
@@ -17,40 +19,43 @@ PARETO_COLUMNS = ["rank", "trial", "value", "n_params", "depth", "width", "width
                   "activation", "loss", "optimizer", "lr"]  # fmt: skip
 
 
-def _sized(frame: pd.DataFrame) -> pd.DataFrame:
-    """The complete trials that have a value and a parameter count."""
-    if "n_params" not in frame or frame.empty:
+def _sized(frame: pd.DataFrame, against: str = "n_params") -> pd.DataFrame:
+    """The complete trials that have a value and a figure in column ``against``."""
+    if against not in frame or frame.empty:
         return frame.iloc[0:0]
     done = frame[(frame["state"] == "COMPLETE") & frame["value"].notna()]
-    return done[done["n_params"].notna()]
+    return done[done[against].notna()]
 
 
-def pareto_mask(frame: pd.DataFrame, objective: Objective) -> pd.Series:
+def pareto_mask(frame: pd.DataFrame, objective: Objective, against: str = "n_params") -> pd.Series:
     """For each row of a trials frame: whether it is on the front of the validation metric
-    against the parameter count (a complete trial that no other complete trial matches
-    or beats on both, beating it on one). Trials equal on both are all on it."""
+    against column ``against`` (the parameter count, or ``latency_ms``), both at their
+    best: a complete trial that no other complete trial matches or beats on both, beating
+    it on one. Trials equal on both are all on it."""
     mask = pd.Series(False, index=frame.index, dtype="boolean")
-    done = _sized(frame)
+    done = _sized(frame, against)
     if done.empty:
         return mask
-    sign = 1.0 if objective.direction == "maximize" else -1.0
-    # By size, then best value first: a trial is beaten only by one met before it.
-    score = done["value"].astype(float) * sign
-    order = pd.DataFrame({"size": done["n_params"].astype(int), "score": score})
-    order = order.sort_values(["size", "score"], ascending=[True, False], kind="stable")
-    best: tuple[float, int] | None = None  # (score, the smallest size it was reached at)
-    for index, size, value in zip(order.index, order["size"], order["score"]):
-        if best is None or value > best[0]:
-            best = (value, size)
-            mask[index] = True
-        elif value == best[0] and size == best[1]:
-            mask[index] = True  # the same size and value as a front member
+    values = np.column_stack([done["value"].astype(float), done[against].astype(float)])
+    mask[done.index] = on_front(minimised(values, objective))
     return mask
 
 
-def pareto_frame(frame: pd.DataFrame, objective: Objective) -> pd.DataFrame:
-    """The front's rows of a ranked trials frame, best metric first."""
-    return frame[pareto_mask(frame, objective).fillna(False).astype(bool)].reset_index(drop=True)
+def pareto_frame(
+    frame: pd.DataFrame, objective: Objective, against: str = "n_params"
+) -> pd.DataFrame:
+    """The rows of a trials frame on the front of the metric against ``against``, best
+    metric first (then the smaller ``against``, then by trial)."""
+    front = frame[pareto_mask(frame, objective, against).fillna(False).astype(bool)]
+    if front.empty:
+        return front.reset_index(drop=True)
+    order = pd.DataFrame(
+        {"score": minimised(front[["value"]].to_numpy(float), objective)[:, 0]}, index=front.index
+    )
+    order["size"], order["trial"] = front[against].astype(float), front["trial"]
+    return front.loc[
+        order.sort_values(["score", "size", "trial"], kind="stable").index
+    ].reset_index(drop=True)
 
 
 def pareto_points(report: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:

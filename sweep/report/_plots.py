@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import optuna
 from optuna.trial import FrozenTrial
 
+from sweep.objectives import ranked
 from sweep.report._collect import ReportData
-from sweep.study import read_once as snapshot
+from sweep.study import metric_only as snapshot
 
 if TYPE_CHECKING:  # optuna.importance imports scikit-learn: only load it to draw
     from optuna.importance import BaseImportanceEvaluator
@@ -85,9 +86,7 @@ def first_line(error: BaseException) -> str:
 
 
 def _ranked(report: ReportData) -> list[FrozenTrial]:
-    reverse = report.objective.direction == "maximize"
-    done = report.complete()
-    return sorted(done, key=lambda t: (-t.value if reverse else t.value, t.number))  # type: ignore[operator]
+    return ranked(report.complete(), report.objective)[0]
 
 
 def _sample(

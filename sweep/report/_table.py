@@ -14,7 +14,9 @@ _SHOWN = [
     ("rank", "#"),
     ("trial", "trial"),
     ("value", None),
+    ("front", "front"),  # a study of several objectives
     ("widths", "widths"),
+    ("n_params", "params"),
     ("activation", "act"),
     ("loss", "loss"),
     ("optimizer", "opt"),
@@ -28,6 +30,8 @@ _SHOWN = [
 def _fmt(value: Any, col: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "-"
+    if col == "front":
+        return "yes" if value else ""
     if col == "lr":
         return f"{value:.2e}"
     if col in ("value", "test"):

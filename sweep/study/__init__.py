@@ -27,6 +27,7 @@ from sweep.study._keys import (
     LAST_RUN_KEY,
     MODELS_KEY,
     OBJECTIVE_KEY,
+    OBJECTIVES_KEY,
     OWNER_KEY,
     RETRIES_KEY,
     SPEC_KEY,
@@ -36,6 +37,7 @@ from sweep.study._open import (
     enqueue_known,
     load_study,
     objective_of,
+    objectives_of,
     open_or_create,
     spec_of,
     study_names,
@@ -58,7 +60,7 @@ from sweep.study._stop import (
     record_stop,
     recorded_stop,
 )
-from sweep.study._view import StudyView, read_once, view_of
+from sweep.study._view import StudyView, metric_only, read_once, view_of
 from sweep.study._warm import parse_warm_start, warm_start_configs
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "LAST_RUN_KEY",
     "MODELS_KEY",
     "OBJECTIVE_KEY",
+    "OBJECTIVES_KEY",
     "OWNER_KEY",
     "PackStart",
     "PackView",
@@ -92,9 +95,11 @@ __all__ = [
     "judges_from_values",
     "load_study",
     "objective_of",
+    "objectives_of",
     "open_or_create",
     "enqueue_known",
     "owner_record",
+    "metric_only",
     "read_once",
     "record_run_end",
     "record_stop",

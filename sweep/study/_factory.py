@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import optuna
@@ -10,6 +11,8 @@ from optuna.trial import FrozenTrial, TrialState
 from sweep._choices import Sampler
 from sweep.config import SpaceSpec, StudySection, grid_points
 from sweep.study import _optuna_internals as internals
+
+log = logging.getLogger(__name__)
 
 # One line per sampler, as ``sweep samplers`` lists them.
 SAMPLER_SUMMARIES: dict[Sampler, str] = {
@@ -75,6 +78,12 @@ def build_pruner(section: StudySection, epochs: int) -> optuna.pruners.BasePrune
     """The study's pruner; a step is an epoch."""
     # sweep's median and percentile pruners decide as Optuna's do, faster against a view.
     private = internals.PRIVATE
+    if section.multi_objective and section.sampler == "tpe" and not private:
+        # Optuna's own TPE cannot rank pruned trials of a study of several objectives
+        # (it asks for the one direction such a study lacks); sweep's ranks them by the
+        # metric, and without it a study of several objectives does not prune.
+        log.warning("pruning is off: Optuna %s %s", optuna.__version__, internals.MISSING)
+        return optuna.pruners.NopPruner()
     if section.pruner == "median":
         median = internals.MedianPruner if private else optuna.pruners.MedianPruner
         return median(n_startup_trials=section.pruner_startup, n_warmup_steps=section.pruner_warmup)

@@ -14,6 +14,7 @@ SPEC_KEY = "sweep.spec"
 FINGERPRINT_KEY = "sweep.fingerprint"
 DATA_KEY = "sweep.data"
 OBJECTIVE_KEY = "sweep.objective"
+OBJECTIVES_KEY = "sweep.objectives"  # a study of several objectives: their names, in order
 MODELS_KEY = "sweep.models"  # trial number -> artifact id of the kept weights
 OWNER_KEY = "sweep.owner"  # system attr: which coordinator runs the trial
 RETRIES_KEY = "sweep.retries"  # system attr: how often this trial's parameters were retried

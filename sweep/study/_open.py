@@ -9,11 +9,20 @@ from typing import Any
 
 import optuna
 
+from sweep._choices import ObjectiveName
 from sweep.config import StudySpec, fingerprint, parse_spec, resolve_for_task, spec_to_table
 from sweep.errors import ConfigError, StudyNotFoundError
 from sweep.metrics import Objective, objective_for
+from sweep.objectives import study_directions
 from sweep.study._factory import build_pruner, build_sampler
-from sweep.study._keys import DATA_KEY, ENQUEUED_KEY, FINGERPRINT_KEY, OBJECTIVE_KEY, SPEC_KEY
+from sweep.study._keys import (
+    DATA_KEY,
+    ENQUEUED_KEY,
+    FINGERPRINT_KEY,
+    OBJECTIVE_KEY,
+    OBJECTIVES_KEY,
+    SPEC_KEY,
+)
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
@@ -42,10 +51,15 @@ def objective_of(study: optuna.Study) -> Objective:
         return Objective("mse", "minimize")
     if name == "accuracy":
         return Objective("accuracy", "maximize")
-    direction = (
-        "minimize" if study.direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
-    )
+    first = study.directions[0]  # a study of several objectives: the first is the metric
+    direction = "minimize" if first == optuna.study.StudyDirection.MINIMIZE else "maximize"
     return Objective("value", direction)
+
+
+def objectives_of(study: optuna.Study) -> tuple[ObjectiveName, ...]:
+    """The objectives of a sweep study of several (``("metric", "params")``, ...); empty
+    for a study of the metric alone or one sweep did not make."""
+    return tuple(study.user_attrs.get(OBJECTIVES_KEY, ()))
 
 
 def spec_of(study: optuna.Study) -> StudySpec | None:
@@ -79,10 +93,12 @@ def open_or_create(
         existing = storage.get_n_trials(storage.get_study_id_from_name(spec.name))
     except KeyError:
         pass
+    names = spec.study.objectives
+    directions = study_directions(objective, names) if names else [objective.direction]
     study = optuna.create_study(
         storage=storage,
         study_name=spec.name,
-        direction=objective.direction,  # type: ignore[arg-type]
+        directions=directions,  # type: ignore[arg-type]
         sampler=build_sampler(spec.study, spec.space, offset=existing),
         pruner=build_pruner(spec.study, spec.train.epochs),
         load_if_exists=True,
@@ -90,7 +106,7 @@ def open_or_create(
     mine = fingerprint(spec)
     theirs = study.user_attrs.get(FINGERPRINT_KEY)
     if theirs is None:
-        if study.direction.name.lower() != objective.direction:
+        if [d.name.lower() for d in study.directions] != directions:
             raise ConfigError(
                 spec.path,
                 "study.name",
@@ -100,7 +116,17 @@ def open_or_create(
         study.set_user_attr(SPEC_KEY, spec_to_table(spec))
         study.set_user_attr(DATA_KEY, data_summary)
         study.set_user_attr(OBJECTIVE_KEY, objective.name)
+        if names:
+            study.set_user_attr(OBJECTIVES_KEY, list(names))
         study.set_user_attr(FINGERPRINT_KEY, mine)
+    elif objectives_of(study) != tuple(names):
+        raise ConfigError(
+            spec.path,
+            "study.objectives",
+            f"study {spec.name!r} already exists with objectives "
+            f"{list(objectives_of(study)) or ['metric']}, not {list(names) or ['metric']}; "
+            "rename the study or restore the objectives",
+        )
     elif theirs != mine:
         raise ConfigError(
             spec.path,

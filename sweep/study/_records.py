@@ -25,12 +25,15 @@ class TrialEnd:
 
     trial: FrozenTrial  # as the coordinator knows it, its intermediate values included
     state: TrialState  # COMPLETE, PRUNED or FAIL
-    value: float | None  # the objective of a complete trial
+    value: float | None  # the objective (the metric) of a complete trial
     attrs: dict[str, Any]  # user attributes: metrics, timings, reasons
+    others: tuple[float, ...] = ()  # a study of several objectives: the values after the metric
 
     def values(self) -> list[float] | None:
-        """The values Optuna records: a complete trial's value, a pruned trial's last
-        intermediate value (as ``Study.tell`` takes it), none for a failed one.
+        """The values Optuna records: a complete trial's value (its metric, then the other
+        objectives' values), a pruned trial's last intermediate value (as ``Study.tell``
+        takes it; :func:`finish_trials` records none in a study of several objectives, as
+        ``Study.tell`` does), none for a failed one.
 
         Raises:
             ValueError: a complete trial without a finite value.
@@ -38,7 +41,7 @@ class TrialEnd:
         if self.state == TrialState.COMPLETE:
             if self.value is None or not math.isfinite(self.value):
                 raise ValueError(f"trial {self.trial.number} is complete without a finite value")
-            return [float(self.value)]
+            return [float(self.value), *self.others]
         if self.state == TrialState.PRUNED and self.trial.last_step is not None:
             last = self.trial.intermediate_values[self.trial.last_step]
             return [float(last)] if math.isfinite(last) else None
@@ -120,7 +123,8 @@ def finish_trials(
             nothing is written then.
         ValueError: a complete trial without a finite value; nothing is written then.
     """
-    values = [end.values() for end in ends]
+    multi = len(study.directions) > 1
+    values = [None if multi and e.state == TrialState.PRUNED else e.values() for e in ends]
     storage = internals.storage_of(study)
     ids = [internals.trial_id(study, end.trial) for end in ends]
     steps = {i: s for i, s in (steps or {}).items() if s}

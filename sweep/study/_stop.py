@@ -18,6 +18,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from sweep.objectives import metric_of
 from sweep.study._keys import FINISHED, LAST_RUN_KEY, STOPPED_KEY
 
 
@@ -113,7 +114,7 @@ class StopRule:
         finished = [t for t in trials if t.state in FINISHED]
         finished.sort(key=lambda t: (t.datetime_complete or dt.datetime.max, t.number))
         for t in finished:
-            self._note(t.number, t.state, t.value)
+            self._note(t.number, t.state, metric_of(t))
         return self.due()
 
     def ended(self, number: int, state: TrialState, value: float | None) -> Stop | None:

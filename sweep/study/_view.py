@@ -13,6 +13,7 @@ kept per version.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Container, Iterable
 from typing import Any, NoReturn
 
@@ -140,3 +141,21 @@ def read_once(study: optuna.Study, trials: Iterable[FrozenTrial] | None = None) 
         An ``optuna.Study`` that Optuna's pruners and plotting functions accept.
     """
     return view_of(study, trials).as_study()
+
+
+def metric_only(study: optuna.Study, trials: Iterable[FrozenTrial] | None = None) -> optuna.Study:
+    """:func:`read_once` of a study of several objectives as a study of its metric alone:
+    its first direction, each trial's first value. What Optuna's plots draw (they ask a
+    study of several objectives which value to draw). A study of one objective is as
+    :func:`read_once` copies it."""
+    view = view_of(study, trials)
+    if len(view.directions) <= 1:
+        return view.as_study()
+    alone = []
+    for t in view.trials.values():
+        t = copy.copy(t)
+        t.values = t.values[:1] if t.values else None  # type: ignore[assignment]
+        alone.append(t)
+    return StudyView(
+        view.study_id, view.name, view.directions[:1], view.user_attrs, alone
+    ).as_study()

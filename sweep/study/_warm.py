@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from sweep.config._space import SpaceSpec, check_known, clip_known, searched
 from sweep.errors import ConfigError, SpecValueError
+from sweep.objectives import metric_of
 from sweep.study._keys import DATA_KEY
 
 log = logging.getLogger("sweep")
@@ -59,14 +60,12 @@ def warm_start_configs(
             "--warm-start", "", f"study {name!r} is a {theirs} study; this one is {task}"
         )
     complete = [
-        t
-        for t in other.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.value is not None
+        t for t in other.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.values
     ]
     if not complete:
         raise ConfigError("--warm-start", "", f"study {name!r} has no complete trial to start from")
-    maximize = other.direction == StudyDirection.MAXIMIZE
-    complete.sort(key=lambda t: float(t.value or 0.0), reverse=maximize)
+    maximize = other.directions[0] == StudyDirection.MAXIMIZE  # the metric
+    complete.sort(key=lambda t: float(metric_of(t) or 0.0), reverse=maximize)
     dims = searched(space)
     out: list[dict[str, Any]] = []
     for t in complete[:k]:

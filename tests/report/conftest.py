@@ -4,8 +4,11 @@ built through Optuna's API."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 import optuna
 import pytest
@@ -73,3 +76,12 @@ def sweeps(tmp_path_factory: pytest.TempPathFactory) -> Sweeps:
 def big_study() -> optuna.Study:
     """10,000 finished trials (complete, pruned, failed) in memory, built in seconds."""
     return build_large_study(10_000)
+
+
+def dashboard_get(app: Any, path: str) -> tuple[str, Any]:
+    """GET ``path`` from optuna-dashboard's WSGI ``app``: (status, the JSON body)."""
+    environ: dict[str, Any] = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
+    setup_testing_defaults(environ)
+    status: list[str] = []
+    body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
+    return status[0], json.loads(body) if body else None

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 import math
-from typing import Any
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 from rich.console import Console
@@ -14,7 +11,7 @@ from rich.console import Console
 import sweep
 from sweep.report import COMPARE_COLUMNS, compare_table
 from sweep.storage import artifact_dir
-from tests.report.conftest import Sweeps
+from tests.report.conftest import Sweeps, dashboard_get
 
 
 def test_compare_puts_best_values_counts_and_time_side_by_side(sweeps: Sweeps) -> None:
@@ -38,14 +35,6 @@ def test_compare_puts_best_values_counts_and_time_side_by_side(sweeps: Sweeps) -
     assert sweeps.binary in text and sweeps.regression in text and "training time" in text
 
 
-def _get(app: Any, path: str) -> tuple[str, Any]:
-    environ: dict[str, Any] = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
-    setup_testing_defaults(environ)
-    status: list[str] = []
-    body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
-    return status[0], json.loads(body) if body else None
-
-
 def test_optuna_dashboard_opens_a_database_sweep_wrote(sweeps: Sweeps) -> None:
     dashboard = pytest.importorskip(
         "optuna_dashboard",
@@ -58,12 +47,12 @@ def test_optuna_dashboard_opens_a_database_sweep_wrote(sweeps: Sweeps) -> None:
     app = dashboard.wsgi(
         sweeps.url, artifact_store=FileSystemArtifactStore(str(artifact_dir(sweeps.url)))
     )
-    status, listing = _get(app, "/api/studies")
+    status, listing = dashboard_get(app, "/api/studies")
     assert status.startswith("200"), status
     studies = {s["study_name"]: s for s in listing["study_summaries"]}
     assert set(studies) == {sweeps.binary, sweeps.regression}
     study = sweep.open_study(sweeps.binary, sweeps.url)
-    status, detail = _get(app, f"/api/studies/{studies[sweeps.binary]['study_id']}")
+    status, detail = dashboard_get(app, f"/api/studies/{studies[sweeps.binary]['study_id']}")
     assert status.startswith("200"), status
     assert len(detail["trials"]) == len(study.trials())
     best = detail["best_trials"][0]
@@ -74,5 +63,5 @@ def test_optuna_dashboard_opens_a_database_sweep_wrote(sweeps: Sweeps) -> None:
     assert any(
         a["artifact_id"] == study.saved_models()[study.best.number] for a in kept["artifacts"]
     )
-    status, meta = _get(app, "/api/meta")
+    status, meta = dashboard_get(app, "/api/meta")
     assert meta["artifact_is_available"] is True

@@ -18,6 +18,8 @@ Optuna's private names, it is used in this package, and only here:
   again for every sample, and takes the normal CDF from SciPy; it samples a pack at
   once (``_tpe_pack``), reading the kernels of Optuna's Parzen estimators (where they
   are not as expected, :data:`PACKED` is False and each member is sampled alone);
+  in a study of several objectives it ranks pruned trials by the metric, which Optuna's
+  TPE cannot (without it such a study does not prune);
 - sweep's median and percentile pruners (``_pruners``), which decide as Optuna's do but
   work the percentile at a step out once per state of the view they judge against.
 

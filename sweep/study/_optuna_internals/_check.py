@@ -63,6 +63,8 @@ def _check() -> str | None:
         (optuna.samplers.TPESampler, "_compare"),
         (optuna.samplers.TPESampler, "_get_params"),
         (tpe, "_split_trials"),
+        (tpe, "_split_complete_trials"),
+        (tpe, "_split_infeasible_trials"),
         (tpe, "_get_infeasible_trial_score"),
         (tpe, "_get_pruned_trial_score"),
         (tpe, "default_gamma"),

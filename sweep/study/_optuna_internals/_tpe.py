@@ -118,7 +118,7 @@ class TPESampler(optuna.samplers.TPESampler):
     ) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
         """Optuna's ``_split_trials``, from the kept marks (single objective)."""
         if study._is_multi_objective():
-            return _optuna_tpe._split_trials(study, trials, n_below)
+            return _split_multi(study, trials, n_below)
         groups: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
         running = []
         marks = self._marks
@@ -294,3 +294,35 @@ def sampling_a_pack(study: Study, k: int) -> Iterator[Callable[[FrozenTrial], No
                 packing.observe(trial)
 
         yield observe
+
+
+def _split_multi(
+    study: Study, trials: list[FrozenTrial], n_below: int
+) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
+    """Optuna's ``_split_trials`` for a study of several objectives whose pruned trials
+    have intermediate values (sweep prunes on the metric): Optuna ranks pruned trials by
+    ``study.direction``, which a study of several objectives does not have; here they rank
+    by the first direction, the metric's, as a study of the metric alone ranks them."""
+    running = [t for t in trials if t.state == TrialState.RUNNING]
+    finished = [t for t in trials if t.state != TrialState.RUNNING]
+    infeasible = [t for t in finished if _optuna_tpe._get_infeasible_trial_score(t) > 0]
+    feasible = [t for t in finished if _optuna_tpe._get_infeasible_trial_score(t) <= 0]
+    complete = [t for t in feasible if t.state == TrialState.COMPLETE]
+    pruned = [t for t in feasible if t.state == TrialState.PRUNED]
+    below, above = _optuna_tpe._split_complete_trials(complete, study, n_below)
+    n_below = max(0, n_below - len(below))
+    sign = -1.0 if study.directions[0] == StudyDirection.MAXIMIZE else 1.0
+    pruned.sort(key=lambda t: _pruned_score(t, sign))
+    k = min(n_below, len(pruned))
+    below, above = below + pruned[:k], above + pruned[k:]
+    n_below = max(0, n_below - k)
+    low, high = _optuna_tpe._split_infeasible_trials(infeasible, n_below)
+    return sorted(below + low, key=_by_number), sorted(above + high + running, key=_by_number)
+
+
+def _pruned_score(trial: FrozenTrial, sign: float) -> tuple[float, float]:
+    """Optuna's ``_get_pruned_trial_score`` with the metric's sign (1: minimised)."""
+    if not trial.intermediate_values:
+        return 1, 0.0
+    step, value = max(trial.intermediate_values.items())
+    return (-step, float("inf")) if np.isnan(value) else (-step, sign * value)
