@@ -65,6 +65,8 @@ COLUMN_DTYPES: dict[str, str] = {
     "train_seconds": "float64",
     "n_params": "Int64",
     "pareto": "boolean",
+    "latency_ms": "float64",
+    "latency_batch_ms": "float64",
     **dict.fromkeys(_METRICS, "float64"),
     "pack_size": "Int64",
     "device": "str",
@@ -109,7 +111,9 @@ def trials_frame(
 
     Columns: rank, trial, state, value, the hyperparameters (depth, width, widths,
     activation, ..., lr ...), epochs_run, train_seconds, n_params, pareto (on the front of
-    the metric against the parameter count, see ``pareto_mask``), train_loss, the
+    the metric against the parameter count, see ``pareto_mask``), latency_ms and
+    latency_batch_ms (median milliseconds to predict one row and one batch of the trial's
+    batch size, complete trials only; ``sweep.train._latency``), train_loss, the
     train/val/test metric, pack_size, device, fail_reason, prune_reason, started,
     finished (ISO 8601). Columns no trial has a value for are left out; the others
     have the types in ``COLUMN_DTYPES``.
@@ -140,6 +144,8 @@ def trials_frame(
             "epochs_run",
             "train_seconds",
             "n_params",
+            "latency_ms",
+            "latency_batch_ms",
             *_metric_columns(objective),
             "pack_size",
         ):
