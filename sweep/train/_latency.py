@@ -24,8 +24,8 @@ from sweep.space import TrialConfig
 
 # Few enough that timing stays a small share of a study (bench/latency.py measures it),
 # enough that the median is not one call's noise.
-WARMUP = 3
-REPEATS = 15
+WARMUP = 2
+REPEATS = 7
 
 # The attributes ``Latency.metrics`` gives a complete trial: timings, not results, so
 # they differ between two runs of the same trial.
