@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sweep.data import load_data
+from tests.conftest import write_study
 from tests.data.idx_files import write_idx_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,3 +232,21 @@ def test_the_two_checkout_bench_compares_a_checkout_with_itself() -> None:
         text=True,
     )
     assert missing.returncode != 0 and "has no bench/run.py" in missing.stderr
+
+
+def test_latency_bench_reports_the_share_of_a_study_spent_timing(tmp_path: Path) -> None:
+    study = write_study(tmp_path, trials=3, epochs=2)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "latency.py"), "--study", str(study)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    row = done.stdout.splitlines()[-1].strip("|").split("|")
+    run, complete, wall, measuring, share, one_ms, batch_ms = (cell.strip() for cell in row)
+    assert run == "1" and int(complete) >= 1
+    assert 0 < float(measuring) < float(wall)
+    assert share.endswith("%") and float(one_ms) > 0 and float(batch_ms) > 0

@@ -67,7 +67,9 @@ COLUMN_DTYPES: dict[str, str] = {
     "n_params": "Int64",
     "pareto": "boolean",
     "front": "boolean",
+    "latency_ms": "float64",
     "pareto_latency": "boolean",
+    "latency_batch_ms": "float64",
     **dict.fromkeys(_METRICS, "float64"),
     "pack_size": "Int64",
     "device": "str",
@@ -114,7 +116,10 @@ def trials_frame(
     Columns: rank, trial, state, value (the metric), front (a study of several objectives:
     on the front of all of them), the hyperparameters (depth, width, widths, activation,
     ..., lr ...), epochs_run, train_seconds, n_params, pareto (on the front of the metric
-    against the parameter count, see ``pareto_mask``), train_loss, the
+    against the parameter count, see ``pareto_mask``), latency_ms, pareto_latency (the
+    front of the metric against it) and latency_batch_ms (median milliseconds to predict
+    one row and one batch of the trial's batch size, complete trials only;
+    ``sweep.train._latency``), train_loss, the
     train/val/test metric, pack_size, device, fail_reason, prune_reason, started,
     finished (ISO 8601). Columns no trial has a value for are left out; the others
     have the types in ``COLUMN_DTYPES``.
@@ -145,6 +150,8 @@ def trials_frame(
             "epochs_run",
             "train_seconds",
             "n_params",
+            "latency_ms",
+            "latency_batch_ms",
             *_metric_columns(objective),
             "pack_size",
         ):

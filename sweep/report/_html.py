@@ -149,8 +149,9 @@ def _ranked(report: ReportData, top: int) -> str:
     done = frame[frame["state"] == "COMPLETE"].head(top)
     m = report.objective.name
     cols = ["rank", "trial", "value", f"test_{m}", "widths", "activation", "loss", "optimizer"]
-    cols += ["lr", "batch_size", "epochs_run", "train_seconds", "n_params"]
+    cols += ["lr", "batch_size", "epochs_run", "train_seconds", "n_params", "latency_ms"]
     headers = {"value": f"val {m}", f"test_{m}": f"test {m}", "train_seconds": "seconds"}
+    headers["latency_ms"] = "ms per row"
     shown = done[[c for c in cols if c in done]]
     note = (
         f"The best {len(shown)} of {report.count('COMPLETE')} complete trials; "

@@ -24,6 +24,7 @@ _SHOWN = [
     ("batch_size", "bs"),
     ("epochs_run", "ep"),
     ("train_seconds", "sec"),
+    ("latency_ms", "ms/row"),  # one row's inference; the batch's is in the frame and CSV
 ]
 
 

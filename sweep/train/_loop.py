@@ -18,6 +18,7 @@ import torch
 
 from sweep.data import DataBundle
 from sweep.metrics import chunked_metric, objective_for
+from sweep.train._latency import measure_latency
 from sweep.train._runner import Runner
 from sweep.train._types import Ended, EpochReport, Outcome, TrainSettings, TrialResult
 
@@ -80,14 +81,17 @@ class _Book:
         values = torch.stack(
             [chunked_metric(runner.predict, x, y, task, chunk) for x, y in splits.values()]
         ).tolist()
-        positions = range(len(runner.numbers))
-        states = runner.weights(positions) if self.settings.keep_weights else []
+        # Every member's weights, for its latency (each timed as its own network) and,
+        # if asked for, to send back; the time to train ends before the timing.
+        states = runner.weights(range(len(runner.numbers)))
         now = time.perf_counter() - self.start
         results = []
         for pos, number in enumerate(runner.numbers):
             metrics = {f"{s}_{name}": v[pos] for s, v in zip(splits, values)}
             metrics["train_loss"] = self.last_loss.get(number, math.nan)
-            weights = _serialise(states[pos]) if states else None
+            latency = measure_latency(runner.config(pos), states[pos], data.x_train, data.n_outputs)
+            metrics.update(latency.metrics())
+            weights = _serialise(states[pos]) if self.settings.keep_weights else None
             results.append(
                 TrialResult(
                     number=number,

@@ -15,6 +15,7 @@ from sweep import draws
 from sweep.losses import member_loss
 from sweep.model import build_model
 from sweep.optim import build_optimizer, lr_at
+from sweep.space import TrialConfig
 from sweep.train._runner import device_eval_elements, eval_rows
 from sweep.train._types import TrainSettings, TrialTask
 
@@ -85,6 +86,9 @@ class ModuleRunner:
     def weights(self, positions: Sequence[int]) -> list[dict[str, Any]]:
         state = {k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()}
         return [state] if positions else []
+
+    def config(self, position: int) -> TrialConfig:
+        return self.task.config
 
     def n_params(self, position: int) -> int:
         return self.model.layout.n_parameters

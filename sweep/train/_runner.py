@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import torch
 
+from sweep.space import TrialConfig
+
 # Largest (members x rows x width) activation an evaluation pass builds at once, on the
 # CPU (where a larger chunk gains nothing) and at least on a GPU. A GPU's is sized to its
 # free memory instead: the ``EVAL_LIVE`` float32 tensors of that size an evaluation holds
@@ -62,6 +64,7 @@ class Runner(Protocol):
       * ``drop(positions)`` removes members; the others continue exactly as before.
       * ``weights(positions)`` are those members' ``state_dict``s as plain ``sweep.model.MLP``s,
         on the CPU, read from the device with one copy whatever their number.
+      * ``config(position)`` is that member's ``TrialConfig``.
     """
 
     numbers: list[int]
@@ -79,6 +82,8 @@ class Runner(Protocol):
     def drop(self, positions: list[int]) -> None: ...
 
     def weights(self, positions: Sequence[int]) -> list[dict[str, Any]]: ...
+
+    def config(self, position: int) -> TrialConfig: ...
 
     def n_params(self, position: int) -> int: ...
 

@@ -300,6 +300,9 @@ class StackedRunner:
             states.append(out)
         return states
 
+    def config(self, position: int) -> TrialConfig:
+        return self.tasks[position].config
+
     def n_params(self, position: int) -> int:
         return self._layout(position).n_parameters
 

@@ -49,7 +49,9 @@ class TrialResult:
         value: The objective (last validation metric) for complete and pruned trials.
         reason: Why a trial failed or was pruned.
         epochs_run: Epochs trained.
-        metrics: Final metrics: train_loss, train_/val_/test_ accuracy or mse.
+        metrics: Final metrics: train_loss, train_/val_/test_ accuracy or mse; for a
+            complete trial also latency_ms, latency_batch_ms and latency_measure_seconds
+            (``sweep.train._latency``).
         train_seconds: Wall time from the start of its training to its end.
         n_params: Parameters in the trial's network.
         pack_size: Trials trained together with it (1 when alone).

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import optuna
 import pandas as pd
+from rich.console import Console
 
 import sweep
 from sweep.report import (
     COLUMN_DTYPES,
     PARAM_COLUMNS,
     export_all,
+    print_ranked,
     read_trials_csv,
     trials_frame,
     write_csv,
@@ -71,3 +73,18 @@ def test_export_all_writes_one_file_per_study(sweeps: Sweeps, tmp_path: Path) ->
         pd.testing.assert_frame_equal(back, expected)
     reg = read_trials_csv(written[sweeps.regression])
     assert "test_mse" in reg and "test_accuracy" not in reg
+
+
+def test_latency_is_in_the_frame_the_csv_and_one_column_of_the_table(
+    sweeps: Sweeps, tmp_path: Path
+) -> None:
+    frame = sweep.open_study(sweeps.binary, sweeps.url).trials()
+    back = read_trials_csv(write_csv(frame, tmp_path / "binary.csv"))
+    done = back[back["state"] == "COMPLETE"]
+    for column in ("latency_ms", "latency_batch_ms"):
+        assert len(done) and (done[column] > 0).all(), column
+        assert back.loc[back["state"] != "COMPLETE", column].isna().all(), column
+    console = Console(width=300, record=True)
+    print_ranked(frame, title="t", metric="accuracy", console=console)
+    headers = next(line for line in console.export_text().splitlines() if "trial" in line)
+    assert "ms/row" in headers and headers.count("ms") == 1
