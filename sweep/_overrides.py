@@ -9,9 +9,11 @@ from typing import Literal
 
 from sweep.config import StudySpec, resolve_for_task
 from sweep.config._choices import LOSSES_FOR_TASK
+from sweep.config._space import Choice, Dim, Fixed
 from sweep.config._spec import parse_duration
 from sweep.errors import ConfigError, SpecValueError
 from sweep.metrics import Objective
+from sweep.model import Layout
 
 
 def with_overrides(
@@ -92,6 +94,47 @@ def resolve_task(spec: StudySpec, task: str) -> StudySpec:
             spec.path, f"space.{e.key}", f"{e.message} (the data are {task})", LOSSES_FOR_TASK[task]
         ) from None
     return dataclasses.replace(spec, space=space, pinned=pinned, task=task)
+
+
+def _lowest(dim: Dim) -> int:
+    """The smallest integer a depth or width dimension takes."""
+    if isinstance(dim, Fixed):
+        return int(dim.value)  # type: ignore[arg-type]
+    if isinstance(dim, Choice):
+        return int(min(dim.values))  # type: ignore[type-var,arg-type]
+    return int(dim.low)
+
+
+def smallest_network(spec: StudySpec, n_inputs: int, n_outputs: int) -> Layout:
+    """The network of the space with the fewest parameters: its fewest and narrowest
+    layers (each layer adds parameters), or its pinned ``widths``."""
+    space = spec.space
+    if space.widths is not None:
+        widths = tuple(space.widths)
+    else:
+        widths = (_lowest(space.width),) * _lowest(space.depth)
+    return Layout(n_inputs, widths, n_outputs)
+
+
+def check_limits(spec: StudySpec, n_inputs: int, n_outputs: int) -> None:
+    """A ``study.max_params`` that some network of the space fits under.
+
+    Raises:
+        ConfigError: at ``study.max_params``, naming the smallest network and its size.
+    """
+    limit = spec.study.max_params
+    if limit is None:
+        return
+    small = smallest_network(spec, n_inputs, n_outputs)
+    if small.n_parameters > limit:
+        shape = "-".join(str(w) for w in small.widths)
+        raise ConfigError(
+            spec.path,
+            "study.max_params",
+            f"{limit} is below every network of the space: the smallest, hidden widths "
+            f"{shape} with {n_inputs} inputs and {n_outputs} outputs, has "
+            f"{small.n_parameters} parameters",
+        )
 
 
 def check_target(spec: StudySpec, objective: Objective, flag: bool) -> None:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sweep._overrides import check_target, resolve_task, with_overrides
+from sweep._overrides import check_limits, check_target, resolve_task, with_overrides
 from sweep.ahead import Proposer
 from sweep.checkpoint import ModelKeeper
 from sweep.config import StudySpec
@@ -176,6 +176,7 @@ def run_study(
     spec = resolve_task(spec, data.task)
     objective = objective_for(data.task)
     check_target(spec, objective, flag=target is not None)
+    check_limits(spec, data.n_features, data.n_outputs)
     if spec.study.sampler == "grid" and spec.study.trials > grid_size(spec.space):
         size = grid_size(spec.space)
         log.warning(

@@ -59,6 +59,10 @@ class StudySection:
     # Several objectives: "metric" first, then "params" and/or "latency" (minimised);
     # empty: the metric alone.
     objectives: tuple[ObjectiveName, ...] = ()
+    # Size limits: a network over max_params is never trained; one whose batch-of-1
+    # latency is over max_latency_ms is recorded pruned (both: kept out by the sampler).
+    max_params: int | None = None
+    max_latency_ms: float | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -82,6 +86,14 @@ class StudySection:
             raise SpecValueError("min_delta", f"must be at least 0, got {self.min_delta}")
         if self.objectives:
             self._check_objectives()
+        if self.max_params is not None and self.max_params < 1:
+            raise SpecValueError("max_params", f"must be at least 1, got {self.max_params}")
+        if self.max_latency_ms is not None and not (
+            math.isfinite(self.max_latency_ms) and self.max_latency_ms > 0
+        ):
+            raise SpecValueError(
+                "max_latency_ms", f"must be a number above 0, got {self.max_latency_ms}"
+            )
 
     def _check_objectives(self) -> None:
         given = list(self.objectives)

@@ -216,19 +216,22 @@ class Coordinator:
     # -- starting trials --------------------------------------------------------------------
     def _fill(self, slot: Slot) -> bool:
         """Give ``slot`` a job; False when the budget leaves nothing to start."""
-        asked: list[int] = []
-        try:
-            tasks = self._start(slot, asked)
-        except BaseException:
-            # Trials asked but not yet running here (Ctrl-C, an error while sampling) have
-            # no owner to recover them later: fail them now. They never trained.
-            started = {run.trial_id for run in self.running.values()}
-            for trial_id in asked:
-                if trial_id not in started:
-                    fail_trial(self.study, trial_id, "interrupted before it started")
-            raise
-        if not tasks:
-            return False
+        tasks: list[TrialTask] = []
+        while not tasks:  # until a trial within the size limit starts, or none can
+            asked: list[int] = []
+            try:
+                started = self._start(slot, asked)
+            except BaseException:
+                # Trials asked but not yet running here (Ctrl-C, an error while sampling)
+                # have no owner to recover them later: fail them now. They never trained.
+                running = {run.trial_id for run in self.running.values()}
+                for trial_id in asked:
+                    if trial_id not in running:
+                        fail_trial(self.study, trial_id, "interrupted before it started")
+                raise
+            if not started:
+                return False
+            tasks = self._within_limit(started)
         self._job_ids += 1
         groups = group_tasks(tasks, self.data.n_features, self.data.n_outputs, slot.device)
         slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
@@ -241,6 +244,28 @@ class Coordinator:
         )
         self._show_slot(slot, f"{what} started")
         return True
+
+    def _within_limit(self, tasks: list[TrialTask]) -> list[TrialTask]:
+        """The tasks whose networks fit ``study.max_params``; the others end pruned,
+        untrained, with their size and the reason."""
+        limit = self.spec.study.max_params
+        if limit is None:
+            return tasks
+        sizes = {t.number: self._n_params(t) for t in tasks}
+        over = [t for t in tasks if sizes[t.number] > limit]
+        if over:
+            self._finish(
+                [
+                    TrialResult(
+                        t.number,
+                        "pruned",
+                        reason=f"{sizes[t.number]} parameters, over study.max_params {limit}",
+                        n_params=sizes[t.number],
+                    )
+                    for t in over
+                ]
+            )
+        return [t for t in tasks if sizes[t.number] <= limit]
 
     def _room(self) -> int:
         finished, running = counts(self.study)
@@ -331,7 +356,7 @@ class Coordinator:
             run = self.running.pop(result.number, None)
             if run is None:
                 continue
-            endings.append(Ending.of(run, result, self.spec.study.objectives))
+            endings.append(Ending.of(run, result, self.spec.study))
         dropped = {id(e) for e in self.recorder.finish(endings)}
         for e in endings:
             if id(e) in dropped:

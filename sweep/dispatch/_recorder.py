@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from sweep._choices import ObjectiveName
 from sweep.checkpoint import ModelKeeper
+from sweep.config import StudySection
 from sweep.dispatch._heartbeat import Heartbeat
 from sweep.dispatch._slots import Slot
 from sweep.objectives import trial_values
@@ -76,12 +76,11 @@ class Ending:
     end: TrialEnd
 
     @classmethod
-    def of(
-        cls, run: Running, result: TrialResult, objectives: Sequence[ObjectiveName] = ()
-    ) -> Ending:
+    def of(cls, run: Running, result: TrialResult, study: StudySection | None = None) -> Ending:
         """The end a worker's result records: its state, its value (and, in a study of
-        several ``objectives``, the values after the metric) and its attributes. A complete
-        trial without a finite value, or without a value for one of the objectives, fails."""
+        several objectives, the values after the metric) and its attributes. A complete
+        trial without a finite value, or without a value for one of the objectives, fails;
+        one slower than the ``study``'s ``max_latency_ms`` is pruned, with the reason."""
         attrs: dict[str, Any] = {
             "epochs_run": result.epochs_run,
             "train_seconds": round(result.train_seconds, 4),
@@ -95,14 +94,42 @@ class Ending:
         state = _STATES.get(result.outcome, TrialState.FAIL)
         value = result.value if state == TrialState.COMPLETE else None
         others: tuple[float, ...] = ()
+        objectives = study.objectives if study is not None else ()
+        slow = _over_latency(attrs, study.max_latency_ms if study is not None else None)
         if state == TrialState.COMPLETE and (value is None or not math.isfinite(value)):
             state, attrs["fail_reason"] = TrialState.FAIL, f"objective value {value}"
+        elif state == TrialState.COMPLETE and slow:
+            state, value, attrs["prune_reason"] = TrialState.PRUNED, None, slow
         elif state == TrialState.COMPLETE and objectives:
             try:
                 others = tuple(trial_values(value, attrs, objectives)[1:])  # type: ignore[arg-type]
             except ValueError as e:
                 state, attrs["fail_reason"] = TrialState.FAIL, str(e)
-        return cls(run, result, TrialEnd(run.frozen, state, value, attrs, others))
+        constraints = _constraints(attrs, study) if state != TrialState.FAIL else {}
+        return cls(run, result, TrialEnd(run.frozen, state, value, attrs, others, constraints))
+
+
+def _constraints(attrs: dict[str, Any], study: StudySection | None) -> dict[str, float]:
+    """The study's limits as Optuna's trial constraints (how far over each the trial is;
+    at most 0: within), which TPE and the GP sampler keep their samples within."""
+    if study is None:
+        return {}
+    out = {}
+    for key, limit, attr in (
+        ("max_params", study.max_params, "n_params"),
+        ("max_latency_ms", study.max_latency_ms, "latency_ms"),
+    ):
+        if limit is not None and attrs.get(attr) is not None:
+            out[key] = float(attrs[attr]) - float(limit)
+    return out
+
+
+def _over_latency(attrs: dict[str, Any], limit: float | None) -> str | None:
+    """Why a trial with ``attrs`` is over the latency ``limit``, or None."""
+    latency = attrs.get("latency_ms")
+    if limit is None or latency is None or latency <= limit:
+        return None
+    return f"latency {latency:g} ms, over study.max_latency_ms {limit:g}"
 
 
 def batch_or_each(write: Callable[[list[T]], None], items: list[T]) -> tuple[list[T], list[T]]:

@@ -10,7 +10,7 @@ already finished (another machine failed it as stale) writes nothing and raises.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -28,6 +28,8 @@ class TrialEnd:
     value: float | None  # the objective (the metric) of a complete trial
     attrs: dict[str, Any]  # user attributes: metrics, timings, reasons
     others: tuple[float, ...] = ()  # a study of several objectives: the values after the metric
+    # Optuna's trial constraints (name -> value, at most 0: within): the study's limits
+    constraints: dict[str, float] = field(default_factory=dict)
 
     def values(self) -> list[float] | None:
         """The values Optuna records: a complete trial's value (its metric, then the other
@@ -137,6 +139,9 @@ def finish_trials(
         for end, trial_id, vals in zip(ends, ids, values):
             for key, value in end.attrs.items():
                 storage.set_trial_user_attr(trial_id, key, value)
+            trial = optuna.Trial(study, trial_id)
+            for key, bound in end.constraints.items():
+                trial.set_constraint(key, bound)
             # Study.tell takes a pruned trial's value from its last epoch itself.
             told = vals if end.state == TrialState.COMPLETE else None
             study.tell(end.trial.number, told, state=end.state)
@@ -151,5 +156,10 @@ def finish_trials(
             backend,
             steps=steps,
             user={i: end.attrs for i, end in zip(ids, ends) if end.attrs},
+            system={
+                i: internals.constraint_attrs(end.constraints)
+                for i, end in zip(ids, ends)
+                if end.constraints
+            },
             ends=[(i, end.state, vals) for i, end, vals in zip(ids, ends, values)],
         )

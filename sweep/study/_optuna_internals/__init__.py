@@ -9,7 +9,8 @@ Optuna's private names, it is used in this package, and only here:
 - sampling a pack against one read of the study: the sampler reads a stand-in storage
   (``sample_through``), and a member with parameters sampled elsewhere takes them as
   an enqueued trial does (``sampled_trial``);
-- writing a batch of trials' attributes, epoch values, first heartbeats and ends, or a
+- writing a batch of trials' attributes (their constraints, as ``Trial.set_constraint``
+  names them, among them), epoch values, first heartbeats and ends, or a
   pack's sampled parameters, in one transaction into Optuna's own tables; counting a
   study's trials by state in one query; the trials whose heartbeat stopped (``_rdb``:
   RDB storages only, and only while the database's schema revision is
@@ -35,6 +36,7 @@ from sweep.study._optuna_internals._check import MISSING, PACKED, PRIVATE, SCHEM
 from sweep.study._optuna_internals._handles import (
     after_trial_study,
     backend_of,
+    constraint_attrs,
     forget_cached_trials,
     frozen,
     frozen_study,
@@ -72,6 +74,7 @@ __all__ = [
     "SCHEMA_REVISION",
     "after_trial_study",
     "backend_of",
+    "constraint_attrs",
     "count_by_state",
     "forget_cached_trials",
     "frozen",

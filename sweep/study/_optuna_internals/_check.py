@@ -25,9 +25,11 @@ try:
     from optuna.samplers._tpe import sampler as tpe_module
     from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session as create_scoped_session
+    from optuna.study._constrained_optimization import _CONSTRAINTS_KEY as CONSTRAINTS_KEY
     from optuna.study._frozen import FrozenStudy
 except ImportError as _missing:  # pragma: no cover - another Optuna
     percentile_module = truncnorm_module = tpe_module = models = None  # type: ignore[assignment]
+    CONSTRAINTS_KEY = None  # type: ignore[assignment]
     parzen_module = pdist_module = None  # type: ignore[assignment]
     create_scoped_session = FrozenStudy = None  # type: ignore[assignment,misc]
     _IMPORT_ERROR: ImportError | None = _missing

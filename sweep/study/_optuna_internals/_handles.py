@@ -9,7 +9,12 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
-from sweep.study._optuna_internals._check import PRIVATE, FrozenStudy, filter_study
+from sweep.study._optuna_internals._check import (
+    CONSTRAINTS_KEY,
+    PRIVATE,
+    FrozenStudy,
+    filter_study,
+)
 
 
 def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
@@ -82,6 +87,12 @@ def rebind(trials: Sequence[optuna.Trial], storage: optuna.storages.BaseStorage)
     """Point trials sampled through a view back at the study's own storage."""
     for trial in trials:
         trial.storage = storage
+
+
+def constraint_attrs(constraints: dict[str, float]) -> dict[str, float]:
+    """The system attributes ``Trial.set_constraint`` writes for ``constraints`` (name ->
+    value, at most 0: feasible), for a batch that writes them itself."""
+    return {f"{CONSTRAINTS_KEY}:{key}": float(value) for key, value in constraints.items()}
 
 
 def after_trial_study(study: optuna.Study, trial: FrozenTrial) -> optuna.Study:
