@@ -30,7 +30,7 @@ from sweep.dispatch._devices import group_tasks
 from sweep.dispatch._heartbeat import Heartbeat
 from sweep.dispatch._messages import Decision, Ended, EpochReport, Job, JobDone, JobFailed
 from sweep.dispatch._pruning import Judge
-from sweep.dispatch._recorder import Ending, Recorder, Running
+from sweep.dispatch._recorder import Ending, Recorder, Running, over_max_params
 from sweep.dispatch._slots import ProcessSlot, Slot, WorkerDied
 from sweep.dispatch._source import InTurn, TrialSource
 from sweep.dispatch._stops import Stops
@@ -231,7 +231,11 @@ class Coordinator:
                 raise
             if not started:
                 return False
-            tasks = self._within_limit(started)
+            over = over_max_params(started, self.spec.study.max_params, self._n_params)
+            self._finish(over)  # never trained: pruned, with their size and the reason
+            tasks = [t for t in started if t.number not in {r.number for r in over}]
+            if not tasks and self.stops.reason():
+                return False
         self._job_ids += 1
         groups = group_tasks(tasks, self.data.n_features, self.data.n_outputs, slot.device)
         slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
@@ -244,28 +248,6 @@ class Coordinator:
         )
         self._show_slot(slot, f"{what} started")
         return True
-
-    def _within_limit(self, tasks: list[TrialTask]) -> list[TrialTask]:
-        """The tasks whose networks fit ``study.max_params``; the others end pruned,
-        untrained, with their size and the reason."""
-        limit = self.spec.study.max_params
-        if limit is None:
-            return tasks
-        sizes = {t.number: self._n_params(t) for t in tasks}
-        over = [t for t in tasks if sizes[t.number] > limit]
-        if over:
-            self._finish(
-                [
-                    TrialResult(
-                        t.number,
-                        "pruned",
-                        reason=f"{sizes[t.number]} parameters, over study.max_params {limit}",
-                        n_params=sizes[t.number],
-                    )
-                    for t in over
-                ]
-            )
-        return [t for t in tasks if sizes[t.number] <= limit]
 
     def _room(self) -> int:
         finished, running = counts(self.study)

@@ -124,6 +124,23 @@ def _constraints(attrs: dict[str, Any], study: StudySection | None) -> dict[str,
     return out
 
 
+def over_max_params(
+    tasks: Sequence[TrialTask], limit: int | None, n_params: Callable[[TrialTask], int]
+) -> list[TrialResult]:
+    """The results of the ``tasks`` whose networks are over ``study.max_params``: pruned,
+    untrained, with their size and the reason (a network's size follows from its
+    configuration, so none of them need train)."""
+    if limit is None:
+        return []
+    out = []
+    for task in tasks:
+        size = n_params(task)
+        if size > limit:
+            why = f"{size} parameters, over study.max_params {limit}"
+            out.append(TrialResult(task.number, "pruned", reason=why, n_params=size))
+    return out
+
+
 def _over_latency(attrs: dict[str, Any], limit: float | None) -> str | None:
     """Why a trial with ``attrs`` is over the latency ``limit``, or None."""
     latency = attrs.get("latency_ms")
