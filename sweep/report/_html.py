@@ -148,14 +148,16 @@ def _ranked(report: ReportData, top: int) -> str:
     frame = report.frame
     done = frame[frame["state"] == "COMPLETE"].head(top)
     m = report.objective.name
-    cols = ["rank", "trial", "value", f"test_{m}", "widths", "activation", "loss", "optimizer"]
+    cols = ["rank", "trial", "value", f"test_{m}", "front", "widths", "activation", "loss"]
+    cols += ["optimizer"]
     cols += ["lr", "batch_size", "epochs_run", "train_seconds", "n_params", "latency_ms"]
     headers = {"value": f"val {m}", f"test_{m}": f"test {m}", "train_seconds": "seconds"}
     headers["latency_ms"] = "ms per row"
     shown = done[[c for c in cols if c in done]]
+    order = "the front of its objectives first, " if "front" in frame else ""
     note = (
-        f"The best {len(shown)} of {report.count('COMPLETE')} complete trials; "
-        f"test {m} is on the held-out test split, never used for selection. "
+        f"The best {len(shown)} of {report.count('COMPLETE')} complete trials ({order}by "
+        f"val {m}); test {m} is on the held-out test split, never used for selection. "
         "The CSV export (sweep report --csv) has every trial."
     )
     return _note(note) + _table(shown, headers)
