@@ -112,16 +112,25 @@ def _typical(dim: Dim | None, default: float) -> float:
     return default
 
 
+def largest_network(space: SpaceSpec) -> tuple[list[int], int]:
+    """(hidden widths, batch size) of the space's largest network: its deepest, each layer
+    widest, at its largest batch size."""
+    return [int(w) for w in _widths(space, _largest)], int(_largest(space.batch_size, 64))
+
+
+def _widths(space: SpaceSpec, pick) -> list[float]:
+    if space.widths is not None:
+        return list(space.widths)
+    depth = int(round(pick(space.depth, 2)))
+    return [pick(space.width, 32)] * depth
+
+
 def _network(
     space: SpaceSpec, n_inputs: int, n_outputs: int, pick
 ) -> tuple[float, float, float, float]:
     """(parameters, hidden units, widest layer, batch size) of a network picked from the
     space."""
-    if space.widths is not None:
-        widths = list(space.widths)
-    else:
-        depth = int(round(pick(space.depth, 2)))
-        widths = [pick(space.width, 32)] * depth
+    widths = _widths(space, pick)
     params = parameter_count([n_inputs, *widths, n_outputs])
     return params, sum(widths), max(widths), pick(space.batch_size, 64)
 
