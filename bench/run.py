@@ -31,8 +31,13 @@ heap), timed inside that process; the modes are interleaved over the repeats.
 For each mode it prints trials per minute (median of the repeats), the ratio to
 the baseline's median, the best objective value (median of the repeats), and for
 sweep the coordinator's share of wall time (sampler, storage and dispatch; on
-worker processes it overlaps training) and the sampler's part of it. Every repeat
-is written to bench/results/<date>.csv (--results DIR for another folder). On a GPU it
+worker processes it overlaps training) and the sampler's part of it, and the useful
+arithmetic rate (GFLOP/s) with its share of two roofs measured in the same run, each
+repeat in a fresh process of its own before the modes: a 2048 x 2048 float32 matrix
+product on the device, and whole training steps (zero the gradients, forward, loss,
+backward, Adam's step) of the space's largest network alone at the study's batch size,
+its FLOPs counted as the trials' are. Every repeat is written to
+bench/results/<date>.csv (--results DIR for another folder). On a GPU it
 also prints the peak GPU memory and the memory per trial (the peak less the data kept
 on the device, over the largest pack; runs in this process only, not on workers).
 """
@@ -59,13 +64,23 @@ sys.path.insert(0, str(HERE))
 from baseline import run_baseline  # noqa: E402
 
 import sweep  # noqa: E402
+from sweep._choices import DEFAULT_LOSS  # noqa: E402
 from sweep.config import DataSpec  # noqa: E402
 from sweep.data import load_data  # noqa: E402
 from sweep.data._synthetic import RandomClassificationOptions  # noqa: E402
 from sweep.data._vision import RAW_FILES, raw_folder  # noqa: E402
-from sweep.dispatch._devices import available_cores, resolve_devices  # noqa: E402
+from sweep.dispatch._devices import (  # noqa: E402
+    available_cores,
+    largest_network,
+    resolve_devices,
+)
+from sweep.model import parameter_count  # noqa: E402
+from sweep.space import TrialConfig  # noqa: E402
+from sweep.train import ModuleRunner, TrainSettings, TrialTask  # noqa: E402
 
 VISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+MATMUL_SIZE = 2048  # the roof's matrix product: MATMUL_SIZE x MATMUL_SIZE, float32
+ROOF_TIMES = {"matmul": (2, 5), "step": (5, 50)}  # (untimed, timed) per roof
 VISION_SIZES = (60_000, 10_000)  # the images in the training and the test file
 
 MODES: dict[str, dict[str, Any]] = {
@@ -93,6 +108,21 @@ class Row:
     ahead_share: float | None = None  # sampling in the proposer process, meanwhile
     gpu_peak_mib: float | None = None  # peak GPU memory allocated during the run
     gpu_mib_per_trial: float | None = None  # the peak less the data, over the largest pack
+    matmul_roof_gflops: float | None = None  # the repeat's roofs (see ``Roofs``)
+    step_roof_gflops: float | None = None
+
+
+@dataclasses.dataclass
+class Roofs:
+    """Two rates measured on the device, in GFLOP/s: a large matrix product's, and whole
+    training steps' of the space's largest network alone (what one trial at a time can
+    reach at best, the five steps of the tutorials' loop on device-resident data)."""
+
+    matmul_gflops: float
+    step_gflops: float
+    widths: list[int]
+    batch: int
+    n_params: int
 
 
 def load_bench_spec(path: str) -> tuple[Any, str | None]:
@@ -153,6 +183,48 @@ def useful_flops(n_params: int, epochs: int, n_train: int) -> float:
     return 6.0 * n_params * epochs * n_train
 
 
+def _median_seconds(run, device: torch.device, untimed: int, timed: int) -> float:
+    """The median time of ``run()`` over ``timed`` calls, after ``untimed`` to warm up."""
+    for _ in range(untimed):
+        run()
+    times = []
+    for _ in range(timed):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        run()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure_roofs(spec, devices: str, data) -> Roofs:
+    """The two roofs on the study's device, with every core's threads (as the baseline)."""
+    device = torch.device(resolve_devices(devices)[0])
+    torch.set_num_threads(available_cores())
+    a, b = (torch.randn(MATMUL_SIZE, MATMUL_SIZE, device=device) for _ in range(2))
+    matmul = _median_seconds(lambda: a @ b, device, *ROOF_TIMES["matmul"])
+    widths, batch = largest_network(spec.space)
+    batch = min(batch, len(data.x_train))
+    config = TrialConfig(tuple(widths), "relu", DEFAULT_LOSS[data.task], "adam", 1e-3, batch)
+    settings = TrainSettings(task=data.task, epochs=1)
+    runner = ModuleRunner(
+        TrialTask(0, config, 0), data.n_features, data.n_outputs, settings, device
+    )
+    x = data.x_train[:batch].to(device).unsqueeze(0)
+    y = data.y_train[:batch].to(device).unsqueeze(0)
+    step = _median_seconds(lambda: runner.step(x, y), device, *ROOF_TIMES["step"])
+    n_params = parameter_count([data.n_features, *widths, data.n_outputs])
+    return Roofs(
+        2 * MATMUL_SIZE**3 / matmul / 1e9,
+        useful_flops(n_params, 1, batch) / step / 1e9,
+        widths,
+        batch,
+        n_params,
+    )
+
+
 def run_sweep(
     spec, mode: str, trials: int, repeat: int, devices: str, data, pack: str = "auto"
 ) -> Row:
@@ -209,9 +281,13 @@ def _pack(text: str) -> int | str:
     return "auto" if text == "auto" else int(text)
 
 
-def measure(spec, mode: str, trials: int, repeat: int, devices: str, pack: str = "auto") -> Row:
+def measure(
+    spec, mode: str, trials: int, repeat: int, devices: str, pack: str = "auto"
+) -> Row | Roofs:
     """One run of one mode, in this process."""
     data = load_data(spec.data)
+    if mode == "roofs":
+        return measure_roofs(spec, devices, data)
     if mode != "baseline":
         return run_sweep(spec, mode, trials, repeat, devices, data, pack)
     device = resolve_devices(devices)[0]  # the baseline trains on one device
@@ -252,6 +328,12 @@ def measure_apart(args: argparse.Namespace, mode: str, repeat: int) -> Row:
     options = ["--repeat", str(repeat), "--trials", str(args.trials), "--pack", args.pack]
     _lines, result = run_apart(mode, args.study, args.devices, options)
     return Row(**result)
+
+
+def roofs_apart(args: argparse.Namespace) -> Roofs:
+    """The roofs, measured in a fresh Python process as the modes are."""
+    _lines, result = run_apart("roofs", args.study, args.devices, [])
+    return Roofs(**result)
 
 
 def run_apart(one: str, study: str, devices: str, options: list[str]) -> tuple[list[str], dict]:
@@ -308,25 +390,43 @@ def main() -> int:
         print(json.dumps(dataclasses.asdict(row)))
         return 0
     rows: list[Row] = []
+    roofs: list[Roofs] = []
     for repeat in range(args.repeats):
+        roofs.append(roofs_apart(args))
+        print(
+            f"  repeat {repeat + 1} roofs: matmul {roofs[-1].matmul_gflops:.1f} GFLOP/s, "
+            f"largest network's step {roofs[-1].step_gflops:.2f} GFLOP/s",
+            flush=True,
+        )
         for mode in modes:  # interleaved, so drift on the machine hits every mode alike
             row = measure_apart(args, mode, repeat)
+            row.matmul_roof_gflops = roofs[-1].matmul_gflops
+            row.step_roof_gflops = roofs[-1].step_gflops
             rows.append(row)
             print(
                 f"  repeat {repeat + 1} {mode:15s} {row.trials_per_minute:9.1f} trials/min"
                 f"  best {row.best:.4f}",
                 flush=True,
             )
-    report(rows, modes, args)
+    report(rows, modes, roofs, args)
     return 0
 
 
-def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
+def report(rows: list[Row], modes: list[str], roofs: list[Roofs], args: argparse.Namespace) -> None:
     med = {m: statistics.median(r.trials_per_minute for r in rows if r.mode == m) for m in modes}
     base = med.get("baseline")
+    matmul = statistics.median(r.matmul_gflops for r in roofs)
+    step = statistics.median(r.step_gflops for r in roofs)
+    largest = roofs[0]
     print(
         f"\n{args.trials} trials per run, {args.repeats} repeats, {available_cores()} cores, "
         f"torch {torch.__version__}"
+    )
+    print(
+        f"roofs (median of the repeats): {MATMUL_SIZE} x {MATMUL_SIZE} matmul "
+        f"{matmul:.1f} GFLOP/s; a step of the largest network alone "
+        f"({' x '.join(map(str, largest.widths))}, batch {largest.batch}, "
+        f"{largest.n_params:,} parameters) {step:.2f} GFLOP/s"
     )
     header = (
         "mode",
@@ -337,6 +437,8 @@ def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
         "sampler",
         "pack",
         "GFLOP/s",
+        "% matmul",
+        "% step",
     )
     on_gpu = any(r.gpu_peak_mib is not None for r in rows)
     if on_gpu:
@@ -352,8 +454,9 @@ def report(rows: list[Row], modes: list[str], args: argparse.Namespace) -> None:
         )
         samp = f"{statistics.median(r.sampler_share or 0 for r in rs):.1%}" if is_sweep else "-"
         pack = str(rs[0].pack) if rs[0].pack is not None else "-"
-        gflops = f"{statistics.median(r.useful_gflops or 0 for r in rs):.2f}"
-        cells: tuple[str, ...] = (f"{med[m]:.1f}", ratio, f"{best:.4f}", coord, samp, pack, gflops)
+        gflops = statistics.median(r.useful_gflops or 0 for r in rs)
+        cells: tuple[str, ...] = (f"{med[m]:.1f}", ratio, f"{best:.4f}", coord, samp, pack)
+        cells += (f"{gflops:.2f}", f"{gflops / matmul:.1%}", f"{gflops / step:.1%}")
         if on_gpu:
             peaks = [r.gpu_peak_mib for r in rs if r.gpu_peak_mib is not None]
             each = [r.gpu_mib_per_trial for r in rs if r.gpu_mib_per_trial is not None]

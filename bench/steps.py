@@ -11,8 +11,8 @@ form) and as packs of K = 1, 5 and 25 (as sweep trains every other trial), both 
 the median time per step, per trial-step, and the ratio of alone to packed.
 
 With ``--grid``: one step (batch 64) of packs of K in {2, 6, 16} equal or mixed
-networks at depths 1-4 and widths 8-256, against one such network alone: the
-numbers ``_STEP_COST`` in ``sweep/dispatch/_devices.py`` is fitted to.
+networks at depths 1-4 and widths 8-256, against one such network alone: a wider view
+of the step costs each slot measures for pack grouping (``sweep/dispatch/_calibrate.py``).
 
 With ``--ops``: the aten operations one training step of a pack dispatches, and one
 epoch's batch order, for K = 1, 4, 16, 64, 256 and 512, counted with a

@@ -54,6 +54,20 @@ def write_study(
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _step_cost_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point ``SWEEP_CACHE_DIR`` at a folder of the session's, for this process and the
+    sweeps and workers its tests start: the suite never writes to the user's cache, and
+    the step costs are measured once per thread count, not once per test."""
+    before = os.environ.get("SWEEP_CACHE_DIR")
+    os.environ["SWEEP_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("SWEEP_CACHE_DIR", None)
+    else:
+        os.environ["SWEEP_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def study_file(tmp_path: Path) -> Path:
     return write_study(tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,17 +132,35 @@ def test_bench_runs_the_baseline_and_sweep_side_by_side(tmp_path: Path, task: st
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     table = done.stdout.split("3 trials per run, 1 repeats")[1].splitlines()
-    assert "x baseline" in table[1]
-    assert [line.split()[0] for line in table[2:5]] == modes
-    assert table[2].split()[2] == "1.0x"
+    roofs = re.fullmatch(
+        r"roofs \(median of the repeats\): 2048 x 2048 matmul (\S+) GFLOP/s; a step of the "
+        r"largest network alone \((.+), batch 64, ([\d,]+) parameters\) (\S+) GFLOP/s",
+        table[1],
+    )
+    assert roofs is not None, table[1]
+    assert float(roofs[1]) > 0 and float(roofs[4]) > 0
+    largest = [16] * (2 if task == "multiclass" else 3)  # the space's deepest, widest
+    assert roofs[2] == " x ".join(map(str, largest))
+    header = table[2].split()
+    assert "x baseline" in table[2] and header[-5:] == ["GFLOP/s", "%", "matmul", "%", "step"]
+    assert [line.split()[0] for line in table[3:6]] == modes
+    assert table[3].split()[2] == "1.0x"
     (out,) = results.glob("*.csv")
     rows = list(csv.DictReader(out.open()))
     assert [r["mode"] for r in rows] == modes
-    for r in rows:
+    for r, line in zip(rows, table[3:6], strict=True):
         assert int(r["trials"]) == 3 and float(r["trials_per_minute"]) > 0
         assert 0.0 <= float(r["best"]) <= 1.0
         assert float(r["useful_gflops"]) > 0
         assert r["gpu_peak_mib"] == ""  # on the CPU there is no GPU memory to report
+        # The repeat's roofs, and the mode's share of each, from its own rate.
+        matmul, step = float(r["matmul_roof_gflops"]), float(r["step_roof_gflops"])
+        assert matmul == pytest.approx(float(roofs[1]), abs=0.051)
+        assert step == pytest.approx(float(roofs[4]), abs=0.0051)
+        of_matmul, of_step = (float(cell.rstrip("%")) for cell in line.split()[-2:])
+        gflops = float(r["useful_gflops"])
+        assert of_matmul == pytest.approx(100 * gflops / matmul, abs=0.051)
+        assert of_step == pytest.approx(100 * gflops / step, abs=0.051)
     assert rows[0]["coordinator_share"] == "" and float(rows[2]["coordinator_share"]) > 0
 
 

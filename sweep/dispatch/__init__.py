@@ -1,5 +1,6 @@
 """Dispatching trials to devices: a coordinator per machine, slots, worker processes."""
 
+from sweep.dispatch._calibrate import StepCosts, step_costs
 from sweep.dispatch._coordinator import Coordinator, RunStats
 from sweep.dispatch._devices import (
     SlotPlan,
@@ -18,6 +19,7 @@ __all__ = [
     "Coordinator",
     "RunStats",
     "SlotPlan",
+    "StepCosts",
     "InTurn",
     "TrialSource",
     "auto_pack_size",
@@ -27,4 +29,5 @@ __all__ = [
     "pack_for_slots",
     "plan_slots",
     "resolve_devices",
+    "step_costs",
 ]

@@ -237,7 +237,7 @@ class Coordinator:
             if not tasks and self.stops.reason():
                 return False
         self._job_ids += 1
-        groups = group_tasks(tasks, self.data.n_features, self.data.n_outputs, slot.device)
+        groups = group_tasks(tasks, slot.costs, self.data.n_features, self.data.n_outputs)
         slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
         self.stats.started += len(tasks)
         numbers = [t.number for t in tasks]

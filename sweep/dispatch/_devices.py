@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from sweep.config import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
+from sweep.dispatch._calibrate import StepCosts
 from sweep.dispatch._memory import DeviceMemory, PackMemory, pack_memory, slot_budget
 from sweep.errors import ConfigError
 from sweep.model import Layout, parameter_count
@@ -111,16 +112,25 @@ def _typical(dim: Dim | None, default: float) -> float:
     return default
 
 
+def largest_network(space: SpaceSpec) -> tuple[list[int], int]:
+    """(hidden widths, batch size) of the space's largest network: its deepest, each layer
+    widest, at its largest batch size."""
+    return [int(w) for w in _widths(space, _largest)], int(_largest(space.batch_size, 64))
+
+
+def _widths(space: SpaceSpec, pick) -> list[float]:
+    if space.widths is not None:
+        return list(space.widths)
+    depth = int(round(pick(space.depth, 2)))
+    return [pick(space.width, 32)] * depth
+
+
 def _network(
     space: SpaceSpec, n_inputs: int, n_outputs: int, pick
 ) -> tuple[float, float, float, float]:
     """(parameters, hidden units, widest layer, batch size) of a network picked from the
     space."""
-    if space.widths is not None:
-        widths = list(space.widths)
-    else:
-        depth = int(round(pick(space.depth, 2)))
-        widths = [pick(space.width, 32)] * depth
+    widths = _widths(space, pick)
     params = parameter_count([n_inputs, *widths, n_outputs])
     return params, sum(widths), max(widths), pick(space.batch_size, 64)
 
@@ -213,27 +223,6 @@ def pack_for_slots(
     )
 
 
-# Cost of one training step (seconds), measured on this project's 2-core CPU with
-# batch 64 (``python bench/steps.py --grid``): a pack pays a fixed overhead per
-# step, more for each further optimizer family, activation and loss among its members
-# (each adds operations of its own), plus a cost per padded parameter per member (a
-# packable trial on its own is a pack of one); a trial alone (an optimizer without a
-# stacked form: nn.Module and torch.optim) pays its own fixed overhead and a cost per
-# parameter. On a GPU the fixed overhead (kernel launches) dominates; the CUDA figures
-# are estimates that no GPU has measured yet. Only the ratios matter: they decide what
-# to pack.
-_STEP_COST = {
-    "cpu": {
-        "pack": 6e-4,
-        "kind": 2e-4,
-        "alone": 1.2e-3,
-        "param_pack": 1.0e-8,
-        "param_alone": 1.0e-8,
-    },
-    "cuda": {"pack": 3e-4, "kind": 3e-5, "alone": 3e-4, "param_pack": 1e-11, "param_alone": 1e-11},
-}
-
-
 _KINDS = ("optimizer", "activation", "loss")
 
 
@@ -241,30 +230,29 @@ def _params(widths: Sequence[int], n_inputs: int, n_outputs: int) -> int:
     return Layout(n_inputs, tuple(widths), n_outputs).n_parameters
 
 
-def _step_cost(group: Sequence[TrialTask], n_inputs: int, n_outputs: int, kind: str) -> float:
-    cost = _STEP_COST[kind]
-    scale = group[0].config.batch_size / 64
-    if len(group) == 1 and not packable(group[0]):  # nn.Module and torch.optim
-        p = _params(group[0].config.widths, n_inputs, n_outputs)
-        return cost["alone"] + cost["param_alone"] * p * scale
+def _step_cost(
+    group: Sequence[TrialTask], n_inputs: int, n_outputs: int, costs: StepCosts
+) -> float:
+    """Seconds of one step of ``group`` as a pack, by the measured cost model."""
     configs = [t.config for t in group]
     padded = _params(pack_widths(configs), n_inputs, n_outputs)
     kinds = sum(len({getattr(c, f) for c in configs}) - 1 for f in _KINDS)
-    return cost["pack"] + cost["kind"] * kinds + cost["param_pack"] * len(group) * padded * scale
+    rows = len(group) * padded * configs[0].batch_size
+    return costs.pack + costs.kind * kinds + costs.param * rows
 
 
 def group_tasks(
-    tasks: Sequence[TrialTask], n_inputs: int = 1, n_outputs: int = 1, device: str = "cpu"
+    tasks: Sequence[TrialTask], costs: StepCosts, n_inputs: int = 1, n_outputs: int = 1
 ) -> list[tuple[TrialTask, ...]]:
     """Split trials into packs (trained together) and trials alone, for least total time.
 
     Packs need one batch size and packable optimizers. Padding every member to the
     pack's widest layers costs compute, so trials are taken in order of size and a
     trial joins the current pack only while a step of the pack is cheaper than the
-    pack and the trial stepping apart (see ``_STEP_COST``). Small networks end up in
-    large packs; a network much larger than the rest trains alone.
+    pack and the trial stepping apart, by ``costs``: the slot's device's step costs as
+    its process measured them (``step_costs``). Small networks end up in large packs; a
+    network much larger than the rest trains alone.
     """
-    kind = "cuda" if device.startswith("cuda") else "cpu"
     by_batch: dict[int, list[TrialTask]] = {}
     groups: list[tuple[TrialTask, ...]] = []
     for t in tasks:
@@ -279,9 +267,9 @@ def group_tasks(
         current: list[TrialTask] = []
         for t in members:
             if current:
-                together = _step_cost([*current, t], n_inputs, n_outputs, kind)
-                apart = _step_cost(current, n_inputs, n_outputs, kind) + _step_cost(
-                    [t], n_inputs, n_outputs, kind
+                together = _step_cost([*current, t], n_inputs, n_outputs, costs)
+                apart = _step_cost(current, n_inputs, n_outputs, costs) + _step_cost(
+                    [t], n_inputs, n_outputs, costs
                 )
                 if together > apart:
                     groups.append(tuple(current))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sweep.config import DataSpec
+from sweep.dispatch._calibrate import StepCosts
 from sweep.dispatch._memory import DeviceMemory
 from sweep.train import Ended, EpochReport, TrainSettings, TrialTask
 
@@ -46,11 +47,13 @@ class JobFailed:
 @dataclass(frozen=True)
 class Hello:
     """A worker is up on its device: its memory as the worker measured it, after opening
-    the device and before loading any data (the coordinator sizes packs from it)."""
+    the device and before loading any data (the coordinator sizes packs from it), and
+    the device's step costs (the coordinator groups the slot's trials by them)."""
 
     pid: int
     device: str
     memory: DeviceMemory
+    costs: StepCosts
 
 
 @dataclass(frozen=True)

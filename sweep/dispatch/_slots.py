@@ -20,6 +20,7 @@ import torch
 
 from sweep._process import exit_reason, expect
 from sweep.data import DataBundle
+from sweep.dispatch._calibrate import StepCosts, step_costs
 from sweep.dispatch._execute import JobGen, run_job
 from sweep.dispatch._memory import DeviceMemory, measure_memory
 from sweep.dispatch._messages import Decision, Hello, Item, Job, JobDone, Shutdown
@@ -38,6 +39,9 @@ class Slot:
     pid: int | None = None
     # The device's memory as the slot's process measured it when it started.
     memory: DeviceMemory | None = None
+    # The device's step costs as the slot's process measured them (``step_costs``), set
+    # once it has started; its jobs' trials are grouped by them.
+    costs: StepCosts
 
     def submit(self, job: Job) -> None:
         raise NotImplementedError
@@ -65,6 +69,7 @@ class InProcessSlot(Slot):
         # This process trains on the device, so it opens it: measured before the data
         # move there, as a worker measures it.
         self.memory = measure_memory(torch.device(device))
+        self.costs = step_costs(torch.device(device))
         self.data = data.to(device)
         self.pid = os.getpid()
         self._gen: JobGen | None = None
@@ -148,7 +153,7 @@ class ProcessSlot(Slot):
                 f"{self.name}: the worker ended while starting ({self.exit_reason()})"
             ) from None
         hello = expect(hello, Hello, f"{self.name}: the worker's first message")
-        self.pid, self.memory = hello.pid, hello.memory
+        self.pid, self.memory, self.costs = hello.pid, hello.memory, hello.costs
 
     def submit(self, job: Job) -> None:
         conn = self._conn()

@@ -22,6 +22,7 @@ def worker_main(conn: Connection, device_name: str, threads: int) -> None:
     import torch
 
     from sweep.data import load_data
+    from sweep.dispatch._calibrate import step_costs
     from sweep.dispatch._execute import DeviceBroken, describe, run_job
     from sweep.dispatch._memory import measure_memory
 
@@ -29,7 +30,8 @@ def worker_main(conn: Connection, device_name: str, threads: int) -> None:
     device = torch.device(device_name)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    conn.send(Hello(os.getpid(), device_name, measure_memory(device)))
+    memory = measure_memory(device)  # before the calibration allocates anything
+    conn.send(Hello(os.getpid(), device_name, memory, step_costs(device)))
     cache: dict = {}
     while True:
         try:

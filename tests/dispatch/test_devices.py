@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from sweep.config import parse_spec
-from sweep.dispatch import auto_pack_size, group_tasks, plan_slots, resolve_devices
+from sweep.dispatch import (
+    StepCosts,
+    auto_pack_size,
+    group_tasks,
+    plan_slots,
+    resolve_devices,
+    step_costs,
+)
 from sweep.dispatch._devices import available_cores
 from sweep.errors import ConfigError
 from sweep.space import TrialConfig
@@ -38,13 +45,19 @@ def test_cpu_slots_share_the_cores() -> None:
     assert plan_slots(["cpu"], 1)[0].threads == available_cores()
 
 
+@pytest.fixture(scope="module")
+def measured() -> StepCosts:
+    """This machine's step costs, as a slot on its CPU measures them."""
+    return step_costs(torch.device("cpu"))
+
+
 def _task(
     n: int, optimizer: str = "adam", batch: int = 32, widths: tuple[int, ...] = (8,)
 ) -> TrialTask:
     return TrialTask(n, TrialConfig(widths, "relu", "bce", optimizer, 0.01, batch), n)
 
 
-def test_groups_share_batch_size_and_unpackable_trials_run_alone() -> None:
+def test_groups_share_batch_size_and_unpackable_trials_run_alone(measured: StepCosts) -> None:
     tasks = [
         _task(0),
         _task(1, batch=64),
@@ -52,7 +65,7 @@ def test_groups_share_batch_size_and_unpackable_trials_run_alone() -> None:
         _task(3, "sgd"),
         _task(4, widths=(4, 4)),
     ]
-    groups = group_tasks(tasks)
+    groups = group_tasks(tasks, measured)
     numbers = sorted(sorted(t.number for t in g) for g in groups)
     assert numbers == [[0, 3, 4], [1], [2]]
     assert all(len({t.config.batch_size for t in g}) == 1 for g in groups)
@@ -71,9 +84,20 @@ def test_pack_size_shrinks_as_networks_grow_and_fits_memory() -> None:
     assert auto_pack_size(space(8), 2, 1, 600, "cpu", 1e3) == 1  # no memory: no packing
 
 
-def test_a_network_much_larger_than_the_rest_trains_alone() -> None:
+def test_a_network_much_larger_than_the_rest_trains_alone(measured: StepCosts) -> None:
     small = [_task(i, widths=(8, 8)) for i in range(6)]
     huge = _task(6, widths=(512, 512, 512))
-    groups = group_tasks([*small, huge], n_inputs=2, n_outputs=1, device="cpu")
+    groups = group_tasks([*small, huge], measured, n_inputs=2, n_outputs=1)
     assert sorted(len(g) for g in groups) == [1, 6]
     assert (huge,) in groups
+
+
+def test_the_costs_decide_where_a_pack_closes() -> None:
+    """Two tables, one decision each: where a pack step's fixed cost dwarfs the padding,
+    a network four times wider than the rest joins them; where a parameter costs as much
+    as a step's overhead, it trains on its own."""
+    tasks = [*(_task(i, widths=(8,)) for i in range(4)), _task(4, widths=(32,))]
+    launch_bound = StepCosts(pack=1e-3, kind=1e-4, param=1e-12)
+    compute_bound = StepCosts(pack=1e-5, kind=1e-6, param=1e-8)
+    assert [len(g) for g in group_tasks(tasks, launch_bound, 2, 1)] == [5]
+    assert sorted(len(g) for g in group_tasks(tasks, compute_bound, 2, 1)) == [1, 4]

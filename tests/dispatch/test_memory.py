@@ -12,7 +12,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from sweep.config import parse_spec
 from sweep.data import load_data, parse_data
-from sweep.dispatch import pack_for_slots
+from sweep.dispatch import StepCosts, pack_for_slots
 from sweep.dispatch._devices import largest_pack_memory
 from sweep.dispatch._memory import (
     CUDA_CONTEXT_BYTES,
@@ -119,7 +119,10 @@ def test_the_pack_size_follows_the_reported_memory_of_the_tightest_slot() -> Non
     assert pack_for_slots(_space(8), 2, 1, 600, 10_000, [ample]) == 512
 
 
-def test_a_worker_reports_its_devices_memory_when_it_starts() -> None:
+def test_a_worker_reports_its_devices_memory_and_step_costs_when_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWEEP_CACHE_DIR", str(tmp_path))
     slot = ProcessSlot("cpu#0", "cpu", 1)
     slot.start()
     try:
@@ -128,14 +131,20 @@ def test_a_worker_reports_its_devices_memory_when_it_starts() -> None:
         memory = slot.memory
         assert isinstance(memory, DeviceMemory)
         assert 0 < memory.free <= memory.total
+        assert slot.costs.valid()
     finally:
         slot.stop()
+    # The worker measured them with its one thread, and cached them.
+    (cached,) = tmp_path.glob("step-costs-*.json")
+    record = json.loads(cached.read_text())
+    assert record["key"]["threads"] == 1 and StepCosts(**record["costs"]) == slot.costs
 
 
 def test_the_in_process_slot_measures_its_device_too() -> None:
     data = load_data(parse_data({"source": "moons"}))
     slot = InProcessSlot("cpu", "cpu", data)
     assert slot.memory is not None and 0 < slot.memory.free <= slot.memory.total
+    assert slot.costs.valid()
 
 
 def _peak_bytes(trace: Path) -> int:
