@@ -192,3 +192,21 @@ def test_before_the_start_up_trials_are_done_members_are_random() -> None:
     members = pack_of(study, 8)
     assert sampler.fits == 0
     assert len({m["lr"] for m in members}) == 8
+
+
+def test_a_members_mass_looked_up_on_the_grid_is_the_one_worked_out(
+    finished: optuna.Study,
+) -> None:
+    sampler = finished.sampler
+    trial = finished.trials[-1]
+    space = sampler.infer_relative_search_space(finished, trial)
+    with vectorised_normal_cdf():
+        packed = _Space(sampler, finished, trial, space, 8)
+        for left in range(8, 0, -1):
+            packed.add(packed.sample(left))
+        members, batch = packed.members, packed.batch
+        assert members.edges, "the space has a small discrete dimension"
+        rows = slice(0, len(batch.x))
+        for k, table in members.binned.items():
+            looked_up = table[: members.count, batch.bins[k][rows]].T
+            np.testing.assert_array_equal(looked_up, members.binned_at(batch, rows, [k]))

@@ -42,6 +42,9 @@ from sweep.study._optuna_internals._parzen import (
 
 # The most kernel values (candidates x kernels) held at once per search space.
 _MATRIX_CAP = 1 << 21
+# A discrete dimension of at most this many values has each member kernel's mass in every
+# bin worked out once, when the member joins (see _Members.add), and looked up after.
+_GRID_CAP = 1024
 
 
 class _Members:
@@ -52,7 +55,9 @@ class _Members:
     numeric one's centre and bandwidth; the terms that do not depend on the point are
     summed into ``bias``."""
 
-    def __init__(self, dims: list[Dim], capacity: int, params: Any) -> None:
+    def __init__(
+        self, dims: list[Dim], capacity: int, params: Any, grids: dict[int, np.ndarray]
+    ) -> None:
         self.dims, self.params, self.count = dims, params, 0
         self.cat = [j for j, d in enumerate(dims) if d.logw is not None]
         self.num = [j for j, d in enumerate(dims) if d.logw is None]
@@ -68,6 +73,15 @@ class _Members:
         self.sigma = np.empty((capacity, len(self.num)))
         # per numeric dimension, the sorted centres of the trials' and the members' kernels
         self.centres = [sorted(dims[j].mu[:-1]) for j in self.num]
+        # Per discrete numeric dimension with a small grid (position among the numeric
+        # ones -> its values' bin edges in the kernels' coordinates), each member kernel's
+        # log mass in every bin (members x values).
+        self.edges = {k: grids[j] for k, j in enumerate(self.num) if j in grids}
+        self.binned = {k: np.empty((capacity, len(e) - 1)) for k, e in self.edges.items()}
+        self.direct = [
+            k for k, j in enumerate(self.num) if self.dims[j].step and k not in self.edges
+        ]
+        self.gauss = [k for k, j in enumerate(self.num) if not self.dims[j].step]
 
     def add(self, values: list[float], n_kernels: int) -> None:
         """A member's kernel, at ``values`` (internal representation), the estimator then
@@ -95,6 +109,10 @@ class _Members:
             mass = ndtr((self.high - mu) / sigma) - ndtr((self.low - mu) / sigma)
             norm = np.where(self.continuous, np.log(sigma) + HALF_LOG_2PI, 0.0)
             self.bias[i] = -float(np.sum(np.log(mass) + norm))
+            for k, edges in self.edges.items():
+                cdf = ndtr((edges - mu[k]) / sigma[k])
+                with np.errstate(divide="ignore"):
+                    self.binned[k][i] = np.log(np.maximum(np.diff(cdf), 0.0))
         self.count += 1
 
     def log_density(self, batch: _Batch, rows: slice) -> np.ndarray:
@@ -104,17 +122,26 @@ class _Members:
         if self.cat:
             match = batch.chosen[rows, None, :] == self.chosen[None, :n]
             out += np.where(match, self.log_own[None, :n], self.log_other[None, :n]).sum(axis=2)
-        if self.num:
-            mu, sigma = self.mu[None, :n], self.sigma[None, :n]
-            z = (batch.coords[rows, None, :] - mu) / sigma
-            gauss = -0.5 * z * z
-            # A discrete kernel's mass in the point's bin (zero far away: -inf in logs).
-            left = ndtr((batch.left[rows, None, :] - mu) / sigma)
-            right = ndtr((batch.right[rows, None, :] - mu) / sigma)
-            with np.errstate(divide="ignore"):
-                binned = np.log(np.maximum(right - left, 0.0))
-            out += np.where(self.continuous, gauss, binned).sum(axis=2)
+        if self.gauss:
+            g = self.gauss
+            z = (batch.coords[rows, None, g] - self.mu[None, :n, g]) / self.sigma[None, :n, g]
+            out -= 0.5 * (z * z).sum(axis=2)
+        for k, table in self.binned.items():  # looked up: the point's bin
+            out += table[:n, batch.bins[k][rows]].T
+        if self.direct:
+            out += self.binned_at(batch, rows, self.direct)
         return out
+
+    def binned_at(self, batch: _Batch, rows: slice, dims: list[int]) -> np.ndarray:
+        """The members' log masses in the bins of ``batch``'s candidates ``rows``, summed
+        over the discrete numeric dimensions ``dims`` (positions among the numeric ones):
+        rows x members. Zero mass far away: -inf."""
+        n = self.count
+        mu, sigma = self.mu[None, :n, dims], self.sigma[None, :n, dims]
+        left = ndtr((batch.left[rows][:, None, dims] - mu) / sigma)
+        right = ndtr((batch.right[rows][:, None, dims] - mu) / sigma)
+        with np.errstate(divide="ignore"):
+            return np.log(np.maximum(right - left, 0.0)).sum(axis=2)
 
     def _bandwidth(self, centres: list[float], at: int, d: Dim, n: int) -> float:
         """The bandwidth Optuna's estimator gives the kernel at ``centres[at]`` (``n``
@@ -151,6 +178,10 @@ class _Batch:
             self.coords, self.left, self.right = (
                 np.where(logs, np.log(a), a) for a in (coords, left, right)
             )
+        # Per tabled discrete dimension, each candidate's bin: its value's place on the grid.
+        self.bins = {
+            k: np.searchsorted(edges, self.coords[:, k]) - 1 for k, edges in members.edges.items()
+        }
 
 
 class _Space:
@@ -176,7 +207,7 @@ class _Space:
         above_dims, _ = kernels_of(above_mpe)
         self.above = Kernels(above_dims, torch.float32)
         self.n_trials = self.above.n - 1
-        self.members = _Members(above_dims, left, self.params)
+        self.members = _Members(above_dims, left, self.params, _grids(search_space, above_dims))
         n_ei = sampler._n_ei_candidates
         # Members per batch of candidates at most, and the batches' matrices (reused).
         self.cap = max(1, min(left, _MATRIX_CAP // (n_ei * self.above.n)))
@@ -213,6 +244,25 @@ class _Space:
         """A member sampled: its kernel joins "above" for the members after it."""
         values = [self.distributions[n].to_internal_repr(params[n]) for n in self.names]
         self.members.add(values, self.n_trials + self.members.count + 2)
+
+
+def _grids(space: dict[str, BaseDistribution], dims: list[Dim]) -> dict[int, np.ndarray]:
+    """Per discrete numeric dimension of at most ``_GRID_CAP`` values (its index): its
+    values' bin edges, half a step either side of each, in the kernels' coordinates (the
+    log for a log range), as ``_Batch`` computes a candidate's bin."""
+    out = {}
+    for j, dist in enumerate(space.values()):
+        d = dims[j]
+        step = getattr(dist, "step", None)
+        if d.logw is not None or not d.step or step is None:
+            continue
+        count = int(round((dist.high - dist.low) / step)) + 1  # type: ignore[attr-defined]
+        if count > _GRID_CAP:
+            continue
+        raw = dist.low + step * (np.arange(count + 1) - 0.5)  # type: ignore[attr-defined]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[j] = np.log(raw) if d.is_log else raw
+    return out
 
 
 def _logsumexp(a: np.ndarray) -> np.ndarray:
