@@ -222,14 +222,16 @@ class ModelKeeper:
     def _kept(self, known: list[tuple[tuple[float, ...], int]]) -> set[int]:
         """The numbers among ``known`` that keep their weights: the first ``keep`` by rank,
         and in a study of several objectives the whole front."""
+        if not self.multi:  # the best by the metric, ties by trial number: no front to find
+            sign = -1.0 if self.objective.direction == "maximize" else 1.0
+            return {n for _, n in sorted(known, key=lambda v: (sign * v[0][0], v[1]))[: self.keep]}
+        known = sorted(known, key=lambda v: v[1])  # ties rank by trial number
         if not known:
             return set()
-        known = sorted(known, key=lambda v: v[1])  # ties rank by trial number
         order, front = front_order(np.array([v for v, _ in known], dtype=float), self.objective)
-        kept = {known[i][1] for i in order[: self.keep]}
-        if self.multi:
-            kept |= {known[i][1] for i in np.flatnonzero(front)}
-        return kept
+        return {known[i][1] for i in order[: self.keep]} | {
+            known[i][1] for i in np.flatnonzero(front)
+        }
 
     def wants(self, values: Sequence[float]) -> bool:
         """Whether a trial with ``values`` would keep its weights among the trials so far.
