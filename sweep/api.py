@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +18,13 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from sweep.best import BestTrial, summarise
 from sweep.config import StudySpec
 from sweep.errors import ModelError, SweepError
 from sweep.metrics import Objective
 from sweep.objectives import best_of, metric_of
 from sweep.report import trials_frame
 from sweep.report._pareto import pareto_frame, smallest_within
-from sweep.space import TrialConfig
 from sweep.storage import DEFAULT_STORAGE, artifact_dir, open_storage, redact
 from sweep.study import DATA_KEY, MODELS_KEY, objective_of, spec_of
 from sweep.study import _optuna_internals as internals
@@ -43,35 +42,6 @@ if TYPE_CHECKING:  # torch loads on first use of a model, not to read results
 
 __all__ = ["BestTrial", "SweepStudy", "compare_studies", "list_studies", "open_study"]
 _SPLITS = ("train", "val", "test")
-
-_METRIC_KEYS = (
-    "train_loss",
-    "train_accuracy",
-    "val_accuracy",
-    "test_accuracy",
-    "train_mse",
-    "val_mse",
-    "test_mse",
-)
-
-
-@dataclass(frozen=True)
-class BestTrial:
-    """A finished trial's essentials.
-
-    Attributes:
-        number: The trial's number in the study.
-        value: Its objective (validation accuracy or MSE).
-        params: Its hyperparameters (the TrialConfig as a dict: widths, activation, ...).
-        metrics: Final train loss and train/validation/test metrics.
-        config: The same hyperparameters, typed.
-    """
-
-    number: int
-    value: float
-    params: dict[str, Any]
-    metrics: dict[str, float]
-    config: TrialConfig | None
 
 
 class SweepStudy:
@@ -150,7 +120,7 @@ class SweepStudy:
         t = storage.get_trial(trial_id)
         if metric_of(t) is None:
             raise SweepError(f"trial {number} of study {self.name!r} has no value ({t.state.name})")
-        return _summarise(t)
+        return summarise(t)
 
     @property
     def best(self) -> BestTrial:
@@ -163,7 +133,7 @@ class SweepStudy:
         best = best_of(self.optuna_study)
         if best is None:
             raise SweepError(f"study {self.name!r} has no complete trial yet")
-        return _summarise(best)
+        return summarise(best)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -390,19 +360,6 @@ class SweepStudy:
 
     def __repr__(self) -> str:
         return f"SweepStudy({self.name!r}, storage={redact(self.storage_url)!r})"
-
-
-def _summarise(t: optuna.trial.FrozenTrial) -> BestTrial:
-    config_raw = t.user_attrs.get("config")
-    config = TrialConfig.from_dict(config_raw) if config_raw else None
-    params = config.to_dict() if config is not None else dict(t.params)
-    metrics = {k: float(t.user_attrs[k]) for k in _METRIC_KEYS if k in t.user_attrs}
-    value = metric_of(t)
-    if value is None and t.intermediate_values:
-        value = t.intermediate_values[max(t.intermediate_values)]
-    return BestTrial(
-        t.number, float(value) if value is not None else float("nan"), params, metrics, config
-    )
 
 
 def open_study(name: str, storage: str = DEFAULT_STORAGE) -> SweepStudy:

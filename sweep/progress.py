@@ -14,6 +14,13 @@ from sweep.metrics import Objective
 from sweep.space import TrialConfig
 
 
+def describe_trials(numbers: list[int]) -> str:
+    """A job's trials in a few words: ``trial 7`` or ``12 trials 7..18``."""
+    if len(numbers) == 1:
+        return f"trial {numbers[0]}"
+    return f"{len(numbers)} trials {numbers[0]}..{numbers[-1]}"
+
+
 def describe_config(config: TrialConfig) -> str:
     """A short description of a trial's network and optimisation."""
     widths = "-".join(str(w) for w in config.widths)

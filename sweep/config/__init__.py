@@ -17,8 +17,9 @@ from sweep._choices import (
     SCHEDULERS,
     Task,
 )
+from sweep.config._known import grid_points
 from sweep.config._load import fingerprint, load_spec, parse_spec, resolve_for_task, spec_to_table
-from sweep.config._space import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec, grid_points
+from sweep.config._space import Choice, Dim, Fixed, FloatRange, IntRange, SpaceSpec
 from sweep.config._spec import Pinned, RunSpec, StudySection, StudySpec, TrainSpec
 
 if TYPE_CHECKING:

@@ -11,13 +11,12 @@ from typing import Any
 
 from sweep._choices import DEFAULT_LOSS, LOSSES_FOR_TASK, Task
 from sweep._fields import build, to_table
+from sweep.config._known import check_known, grid_points
 from sweep.config._space import (
     DIMENSIONS,
     Fixed,
     SpaceSpec,
-    check_known,
     dim_values,
-    grid_points,
     parse_space,
     space_to_toml,
 )

@@ -36,7 +36,7 @@ from sweep.dispatch._source import InTurn, TrialSource
 from sweep.dispatch._stops import Stops
 from sweep.errors import TooManyFailures
 from sweep.model import Layout
-from sweep.progress import Display, describe_config
+from sweep.progress import Display, describe_config, describe_trials
 from sweep.space import trial_seed
 from sweep.study import (
     StopRule,
@@ -240,13 +240,7 @@ class Coordinator:
         groups = group_tasks(tasks, slot.costs, self.data.n_features, self.data.n_outputs)
         slot.submit(Job(self._job_ids, tuple(groups), self.spec.data, self.settings))
         self.stats.started += len(tasks)
-        numbers = [t.number for t in tasks]
-        what = (
-            f"trial {numbers[0]}"
-            if len(numbers) == 1
-            else f"{len(numbers)} trials {numbers[0]}..{numbers[-1]}"
-        )
-        self._show_slot(slot, f"{what} started")
+        self._show_slot(slot, f"{describe_trials([t.number for t in tasks])} started")
         return True
 
     def _room(self) -> int:
@@ -322,9 +316,8 @@ class Coordinator:
         gone = self._gone & set(report.values)
         self._gone -= gone
         live = {n: (r.trial_id, r.frozen) for n, r in runs.items() if n not in gone}
-        sizes = None
-        if self.judge.multi:  # several objectives: judged against trials of similar size
-            sizes = {n: self._n_params(runs[n].task) for n in live}
+        # Several objectives: each is judged against the trials of similar size.
+        sizes = {n: self._n_params(runs[n].task) for n in live} if self.judge.multi else None
         return late | gone | self.judge.stopped(live, sizes)
 
     def _n_params(self, task: TrialTask) -> int:

@@ -14,7 +14,8 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from sweep.config._space import SpaceSpec, check_known, clip_known, searched
+from sweep.config._known import check_known, clip_known, searched
+from sweep.config._space import SpaceSpec
 from sweep.errors import ConfigError, SpecValueError
 from sweep.objectives import metric_of
 from sweep.study._keys import DATA_KEY

@@ -11,7 +11,8 @@ from optuna.trial import TrialState
 
 import sweep
 from sweep.config import IntRange, load_spec
-from sweep.config._space import FloatRange, clip_known, parse_space
+from sweep.config._known import clip_known
+from sweep.config._space import FloatRange, parse_space
 from sweep.errors import ConfigError
 from tests.conftest import SMALL_STUDY, assert_one_line_error, run_cli
 
