@@ -14,6 +14,14 @@ With ``--grid``: one step (batch 64) of packs of K in {2, 6, 16} equal or mixed
 networks at depths 1-4 and widths 8-256, against one such network alone: a wider view
 of the step costs each slot measures for pack grouping (``sweep/dispatch/_calibrate.py``).
 
+With ``--groups``: ``--trials`` random draws from ``--study``'s space (default the fixed
+workload ``bench/random.toml``), split into packs as a slot splits a job
+(``group_tasks`` with the step costs this machine measures), and one step of every pack,
+fastest of ``--rounds`` rounds that step each pack in turn, for ``--samples`` draws: the
+useful arithmetic rate of a job's steps (6 FLOPs per parameter per batch row) against
+the two roofs ``bench/run.py`` measures, in the same run. Training steps alone, without
+the sweep around them.
+
 With ``--ops``: the aten operations one training step of a pack dispatches, and one
 epoch's batch order, for K = 1, 4, 16, 64, 256 and 512, counted with a
 ``TorchDispatchMode``: equal members (two layers of 32 ReLU units, BCE, Adam) and mixed
@@ -36,10 +44,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import sweep
 from sweep.data import load_data
-from sweep.space import TrialConfig
+from sweep.dispatch import group_tasks, step_costs
+from sweep.model import Layout
+from sweep.space import TrialConfig, sample_config
 from sweep.train import ModuleRunner, TrainSettings, TrialTask, make_runner, train
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 ACTIVATIONS = ["relu", "tanh", "split", "sum"]
 LOSSES = ["bce", "mse", "quartic"]
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"]
@@ -171,13 +182,83 @@ def grid(data, settings: TrainSettings) -> None:
                     print(f"{depth:6d}{width:6d}{k:4d}{kind:>7s}{ms:9.3f}{alone:10.3f}", flush=True)
 
 
+def job_steps(args: argparse.Namespace) -> None:
+    """One step of every pack of a job of random draws, against the roofs (``--groups``)."""
+    import optuna
+    from run import load_bench_spec, measure_roofs
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    spec, note = load_bench_spec(args.study)
+    data = load_data(spec.data)
+    settings = TrainSettings(task=data.task, epochs=1)
+    costs = step_costs(torch.device("cpu"))
+    roofs = measure_roofs(spec, "cpu", data)
+    torch.set_num_threads(args.threads)
+    print(
+        f"{args.study}: {args.trials} random trials a job, {args.threads} threads, "
+        f"roofs: matmul {roofs.matmul_gflops:.1f} GFLOP/s, largest network's step "
+        f"{roofs.step_gflops:.2f} GFLOP/s{f' ({note})' if note else ''}"
+    )
+    print(f"{'draw':>5s}{'packs':>6s}{'alone':>6s}{'step ms':>9s}{'GFLOP/s':>9s}{'% step':>8s}")
+    rates = []
+    for draw in range(args.samples):
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=draw))
+        tasks = [
+            TrialTask(i, sample_config(spec.space, study.ask()), i) for i in range(args.trials)
+        ]
+        packs = group_tasks(tasks, costs, data.n_features, data.n_outputs)
+        ready = []
+        for pack in packs:
+            runner = make_runner(
+                list(pack), data.n_features, data.n_outputs, settings, torch.device("cpu")
+            )
+            runner.start_epoch(0)
+            idx = runner.batch_order(len(data.x_train))[:, : pack[0].config.batch_size]
+            x, y = data.x_train[idx], data.y_train[idx]
+            for _ in range(3):
+                runner.step(x, y)
+            ready.append((runner, x, y))
+        fastest = [float("inf")] * len(ready)
+        for _ in range(args.rounds):
+            for i, (runner, x, y) in enumerate(ready):
+                start = time.perf_counter()
+                runner.step(x, y)
+                fastest[i] = min(fastest[i], time.perf_counter() - start)
+        flops = sum(
+            6
+            * t.config.batch_size
+            * Layout.of(t.config, data.n_features, data.n_outputs).n_parameters
+            for t in tasks
+        )
+        rate = flops / sum(fastest) / 1e9
+        rates.append(rate)
+        alone = sum(len(p) == 1 for p in packs)
+        print(
+            f"{draw:5d}{len(packs):6d}{alone:6d}{1e3 * sum(fastest):9.2f}{rate:9.2f}"
+            f"{rate / roofs.step_gflops:8.1%}",
+            flush=True,
+        )
+    median = statistics.median(rates)
+    print(f"median {median:.2f} GFLOP/s, {median / roofs.step_gflops:.1%} of the step roof")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="step cost alone against packed")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--grid", action="store_true", help="the grouping cost grid instead")
     parser.add_argument("--ops", action="store_true", help="aten ops per step against K instead")
+    parser.add_argument(
+        "--groups", action="store_true", help="a job's pack steps against the roofs"
+    )
+    parser.add_argument("--study", default=str(HERE / "random.toml"), help="with --groups")
+    parser.add_argument("--trials", type=int, default=64, help="with --groups: trials a job")
+    parser.add_argument("--samples", type=int, default=5, help="with --groups: draws of a job")
+    parser.add_argument("--rounds", type=int, default=15, help="with --groups: steps per pack")
     args = parser.parse_args()
+    if args.groups:
+        job_steps(args)
+        return 0
     torch.set_num_threads(args.threads)
     spec = sweep.load_spec(HERE / "bench.toml")
     data = load_data(spec.data)

@@ -315,9 +315,15 @@ def run_study(
     )
 
 
+# Samplers whose proposals do not depend on finished trials.
+_BLIND_SAMPLERS = ("random", "qmc", "grid")
+
+
 def _auto_pack(spec: StudySpec, data: DataBundle, slots: list[Slot]) -> int:
-    """The pack size for the slots' reported memory, and small enough for the sampler to
-    learn from finished trials: at least four sampling rounds per slot."""
+    """The pack size for the slots' reported memory and compute, and, where the sampler
+    or the pruner learns from finished trials, small enough for it to: at least four
+    sampling rounds per slot. A blind sampler with no pruner loses nothing by larger
+    packs, and a step of a larger pack shares its fixed costs among more members."""
     size = pack_for_slots(
         spec.space,
         data.n_features,
@@ -326,6 +332,8 @@ def _auto_pack(spec: StudySpec, data: DataBundle, slots: list[Slot]) -> int:
         data.nbytes,
         [(slot.device, _reported(slot)) for slot in slots],
     )
+    if spec.study.sampler in _BLIND_SAMPLERS and spec.study.pruner == "none":
+        return max(1, size)
     return max(1, min(size, spec.study.trials // (4 * len(slots)) or 1))
 
 

@@ -269,3 +269,22 @@ def test_latency_bench_reports_the_share_of_a_study_spent_timing(tmp_path: Path)
     assert run == "1" and int(complete) >= 1
     assert 0 < float(measuring) < float(wall)
     assert share.endswith("%") and float(one_ms) > 0 and float(batch_ms) > 0
+
+
+def test_step_bench_times_a_jobs_packs_against_the_roofs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "steps.py"), "--groups", "--trials", "6"]
+        + ["--samples", "2", "--rounds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "6 random trials a job" in lines[0] and "largest network's step" in lines[0]
+    draws = [line.split() for line in lines[2:4]]
+    assert [row[0] for row in draws] == ["0", "1"]
+    for _draw, packs, alone, ms, gflops, share in draws:
+        assert 1 <= int(packs) <= 6 and 0 <= int(alone) <= int(packs)
+        assert float(ms) > 0 and float(gflops) > 0 and share.endswith("%")
+    assert lines[-1].startswith("median ") and lines[-1].endswith("of the step roof")

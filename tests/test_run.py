@@ -185,3 +185,27 @@ def test_a_failing_trial_records_its_exception() -> None:
         and "ValueError: unknown optimizer 'nonsense'" in ended[0].reason
     )
     assert ended[1].outcome == "complete"
+
+
+@pytest.mark.parametrize(
+    ("sampler", "pruner", "rounds"),
+    [("random", "none", False), ("tpe", "none", True), ("random", "median", True)],
+)
+def test_auto_packs_keep_four_sampling_rounds_only_where_something_learns(
+    tmp_path: Path, sampler: str, pruner: str, rounds: bool
+) -> None:
+    path = write_study(tmp_path, trials=12, epochs=1)
+    text = path.read_text()
+    path.write_text(
+        text.replace("seed = 0\n", f'seed = 0\nsampler = "{sampler}"\npruner = "{pruner}"\n', 1)
+    )
+    url = f"sqlite:///{tmp_path / 'packs.db'}"
+    summary = sweep.run_study(
+        load_spec(path), storage=url, display="none", devices="cpu", per_device=1
+    )
+    assert summary.finished == 12
+    largest = int(sweep.open_study("small", storage=url).trials()["pack_size"].max())
+    if rounds:  # at most trials / (4 x slots) per pack: the sampler or pruner sees results
+        assert summary.pack == 3 and largest == 3
+    else:  # nothing learns from results: one pack of the whole budget
+        assert summary.pack >= 12 and largest == 12

@@ -247,7 +247,7 @@ def group_tasks(
     """Split trials into packs (trained together) and trials alone, for least total time.
 
     Packs need one batch size and packable optimizers. Padding every member to the
-    pack's widest layers costs compute, so trials are taken in order of size and a
+    pack's widest layers costs compute, so trials are taken in order of depth, then size, and a
     trial joins the current pack only while a step of the pack is cheaper than the
     pack and the trial stepping apart, by ``costs``: the slot's device's step costs as
     its process measured them (``step_costs``). Small networks end up in large packs; a
@@ -261,8 +261,10 @@ def group_tasks(
         else:
             groups.append((t,))
     for members in by_batch.values():
+        # By depth, then size: a pack of mixed depths pads every layer to its widest, so
+        # neighbours of one depth pack cheaply.
         members.sort(
-            key=lambda t: (_params(t.config.widths, n_inputs, n_outputs), t.config.depth, t.number)
+            key=lambda t: (t.config.depth, _params(t.config.widths, n_inputs, n_outputs), t.number)
         )
         current: list[TrialTask] = []
         for t in members:

@@ -101,3 +101,15 @@ def test_the_costs_decide_where_a_pack_closes() -> None:
     compute_bound = StepCosts(pack=1e-5, kind=1e-6, param=1e-8)
     assert [len(g) for g in group_tasks(tasks, launch_bound, 2, 1)] == [5]
     assert sorted(len(g) for g in group_tasks(tasks, compute_bound, 2, 1)) == [1, 4]
+
+
+def test_neighbours_of_one_depth_pack_together() -> None:
+    """A pack of mixed depths pads every layer to its widest: trials of one depth are
+    taken together, so shallow wide networks and deep narrow ones of a similar size do
+    not end up padding each other."""
+    shallow = [_task(i, widths=(w,)) for i, w in enumerate((30, 40, 50))]
+    deep = [_task(3 + i, widths=(w,) * 3) for i, w in enumerate((6, 7, 8))]
+    # By size alone they interleave: 109, 121, 141, 161, 177 and 201 parameters.
+    costs = StepCosts(pack=2e-5, kind=1e-6, param=1e-9)
+    groups = group_tasks([*shallow, *deep], costs, 2, 1)
+    assert sorted(sorted(t.number for t in g) for g in groups) == [[0, 1, 2], [3, 4, 5]]
