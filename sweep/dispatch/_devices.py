@@ -247,11 +247,11 @@ def group_tasks(
     """Split trials into packs (trained together) and trials alone, for least total time.
 
     Packs need one batch size and packable optimizers. Padding every member to the
-    pack's widest layers costs compute, so trials are taken in order of depth, then size, and a
-    trial joins the current pack only while a step of the pack is cheaper than the
-    pack and the trial stepping apart, by ``costs``: the slot's device's step costs as
-    its process measured them (``step_costs``). Small networks end up in large packs; a
-    network much larger than the rest trains alone.
+    pack's widest layers costs compute, so trials are taken in order of depth, then
+    size, and a trial joins the current pack only while a step of the pack is cheaper
+    than the pack and the trial stepping apart, by ``costs``: the slot's device's step
+    costs as its process measured them (``step_costs``). Small networks end up in large
+    packs; a network much larger than the rest trains alone.
     """
     by_batch: dict[int, list[TrialTask]] = {}
     groups: list[tuple[TrialTask, ...]] = []
