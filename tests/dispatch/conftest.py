@@ -62,6 +62,13 @@ def slow_study(
     return path
 
 
+def _as_a_terminal_starts_it() -> None:
+    """Ctrl-C's default disposition in the child: a suite started in the background by a
+    non-interactive shell ignores SIGINT, and Python keeps an inherited SIG_IGN, so the
+    sweep would never see the Ctrl-C the tests send."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_sweep(*args: str, cwd: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "SWEEP_DEBUG"}
     return subprocess.Popen(
@@ -72,6 +79,7 @@ def start_sweep(*args: str, cwd: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal would give it
+        preexec_fn=_as_a_terminal_starts_it,
     )
 
 
