@@ -2,6 +2,7 @@
 
     python bench/trees.py OTHER_CHECKOUT [--trials 100] [--repeats 3]
                           [--modes baseline,alone,workers,packed,packed-workers]
+                          [--study bench/bench.toml]
 
 Each run is ``bench/run.py --one MODE`` of one checkout in a fresh Python process that
 imports that checkout's sweep (``PYTHONPATH``); for each repeat and mode the two
@@ -26,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 def run_one(tree: Path, mode: str, repeat: int, args: argparse.Namespace) -> dict:
     command = [sys.executable, str(tree / "bench" / "run.py"), "--one", mode]
-    command += ["--study", str(tree / "bench" / "bench.toml"), "--devices", args.devices]
+    command += ["--study", str(tree / args.study), "--devices", args.devices]
     command += ["--repeat", str(repeat), "--trials", str(args.trials)]
     # From the checkout's own folder: `python -m` (as the workers start) puts the current
     # folder first on the path, before PYTHONPATH.
@@ -44,6 +45,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", default="baseline,alone,workers,packed,packed-workers")
     parser.add_argument("--devices", default="auto")
+    parser.add_argument("--study", default="bench/bench.toml", help="in each checkout")
     args = parser.parse_args()
     trees = {"this": HERE.parent, "other": Path(args.other).resolve()}
     if not (trees["other"] / "bench" / "run.py").is_file():

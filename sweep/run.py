@@ -315,16 +315,9 @@ def run_study(
     )
 
 
-# Samplers whose proposals do not depend on finished trials.
-_BLIND_SAMPLERS = ("random", "qmc", "grid")
-
-
 def _auto_pack(spec: StudySpec, data: DataBundle, slots: list[Slot]) -> int:
-    """The pack size for the slots' reported memory and compute, and small enough that
-    every slot has a share of the budget and, where the sampler or the pruner learns from
-    finished trials, that it can: at least four sampling rounds per slot. A blind sampler
-    with no pruner loses nothing by larger packs, and a step of a larger pack shares its
-    fixed costs among more members."""
+    """The pack size for the slots' reported memory, and small enough for the sampler to
+    learn from finished trials: at least four sampling rounds per slot."""
     size = pack_for_slots(
         spec.space,
         data.n_features,
@@ -333,8 +326,6 @@ def _auto_pack(spec: StudySpec, data: DataBundle, slots: list[Slot]) -> int:
         data.nbytes,
         [(slot.device, _reported(slot)) for slot in slots],
     )
-    if spec.study.sampler in _BLIND_SAMPLERS and spec.study.pruner == "none":
-        return max(1, min(size, -(-spec.study.trials // len(slots))))
     return max(1, min(size, spec.study.trials // (4 * len(slots)) or 1))
 
 

@@ -187,25 +187,15 @@ def test_a_failing_trial_records_its_exception() -> None:
     assert ended[1].outcome == "complete"
 
 
-@pytest.mark.parametrize(
-    ("sampler", "pruner", "rounds"),
-    [("random", "none", False), ("tpe", "none", True), ("random", "median", True)],
-)
-def test_auto_packs_keep_four_sampling_rounds_only_where_something_learns(
-    tmp_path: Path, sampler: str, pruner: str, rounds: bool
-) -> None:
+@pytest.mark.parametrize("sampler", ["tpe", "random"])
+def test_auto_packs_leave_four_sampling_rounds_per_slot(tmp_path: Path, sampler: str) -> None:
     path = write_study(tmp_path, trials=12, epochs=1)
-    text = path.read_text()
-    path.write_text(
-        text.replace("seed = 0\n", f'seed = 0\nsampler = "{sampler}"\npruner = "{pruner}"\n', 1)
-    )
+    text = path.read_text().replace("seed = 0\n", f'seed = 0\nsampler = "{sampler}"\n', 1)
+    path.write_text(text)
     url = f"sqlite:///{tmp_path / 'packs.db'}"
     summary = sweep.run_study(
         load_spec(path), storage=url, display="none", devices="cpu", per_device=1
     )
     assert summary.finished == 12
     largest = int(sweep.open_study("small", storage=url).trials()["pack_size"].max())
-    if rounds:  # at most trials / (4 x slots) per pack: the sampler or pruner sees results
-        assert summary.pack == 3 and largest == 3
-    else:  # nothing learns from results: one pack of the whole budget
-        assert summary.pack == 12 and largest == 12
+    assert summary.pack == 3 and largest == 3  # trials / (4 x slots): results come in between
