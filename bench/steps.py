@@ -213,7 +213,8 @@ def job_steps(args: argparse.Namespace) -> None:
                 list(pack), data.n_features, data.n_outputs, settings, torch.device("cpu")
             )
             runner.start_epoch(0)
-            idx = runner.batch_order(len(data.x_train))[:, : pack[0].config.batch_size]
+            rows = min(pack[0].config.batch_size, len(data.x_train))
+            idx = runner.batch_order(len(data.x_train))[:, :rows]
             x, y = data.x_train[idx], data.y_train[idx]
             for _ in range(3):
                 runner.step(x, y)
@@ -226,7 +227,7 @@ def job_steps(args: argparse.Namespace) -> None:
                 fastest[i] = min(fastest[i], time.perf_counter() - start)
         flops = sum(
             6
-            * t.config.batch_size
+            * min(t.config.batch_size, len(data.x_train))
             * Layout.of(t.config, data.n_features, data.n_outputs).n_parameters
             for t in tasks
         )
