@@ -149,16 +149,23 @@ def seconds(tasks: list[TrialTask], data, settings: TrainSettings, alone: bool =
             return time.perf_counter() - start
 
 
+def warmed(runner, data, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first batch of ``rows`` of ``runner``'s first epoch, after three steps on it
+    (the optimizers' state made)."""
+    runner.start_epoch(0)
+    idx = runner.batch_order(len(data.x_train))[:, : min(rows, len(data.x_train))]
+    x, y = data.x_train[idx], data.y_train[idx]
+    for _ in range(3):
+        runner.step(x, y)
+    return x, y
+
+
 def step_ms(
     tasks: list[TrialTask], data, settings: TrainSettings, alone: bool = False, n: int = 30
 ) -> float:
     """Mean milliseconds of ``n`` steps on one batch, after three to warm up."""
     runner = runner_for(tasks, data, settings, alone)
-    runner.start_epoch(0)
-    idx = runner.batch_order(len(data.x_train))[:, :64]
-    x, y = data.x_train[idx], data.y_train[idx]
-    for _ in range(3):
-        runner.step(x, y)
+    x, y = warmed(runner, data, 64)
     start = time.perf_counter()
     for _ in range(n):
         runner.step(x, y)
@@ -185,7 +192,7 @@ def grid(data, settings: TrainSettings) -> None:
 def job_steps(args: argparse.Namespace) -> None:
     """One step of every pack of a job of random draws, against the roofs (``--groups``)."""
     import optuna
-    from run import load_bench_spec, measure_roofs
+    from run import load_bench_spec, measure_roofs, useful_flops
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec, note = load_bench_spec(args.study)
@@ -212,13 +219,7 @@ def job_steps(args: argparse.Namespace) -> None:
             runner = make_runner(
                 list(pack), data.n_features, data.n_outputs, settings, torch.device("cpu")
             )
-            runner.start_epoch(0)
-            rows = min(pack[0].config.batch_size, len(data.x_train))
-            idx = runner.batch_order(len(data.x_train))[:, :rows]
-            x, y = data.x_train[idx], data.y_train[idx]
-            for _ in range(3):
-                runner.step(x, y)
-            ready.append((runner, x, y))
+            ready.append((runner, *warmed(runner, data, pack[0].config.batch_size)))
         fastest = [float("inf")] * len(ready)
         for _ in range(args.rounds):
             for i, (runner, x, y) in enumerate(ready):
@@ -226,9 +227,11 @@ def job_steps(args: argparse.Namespace) -> None:
                 runner.step(x, y)
                 fastest[i] = min(fastest[i], time.perf_counter() - start)
         flops = sum(
-            6
-            * min(t.config.batch_size, len(data.x_train))
-            * Layout.of(t.config, data.n_features, data.n_outputs).n_parameters
+            useful_flops(
+                Layout.of(t.config, data.n_features, data.n_outputs).n_parameters,
+                1,
+                min(t.config.batch_size, len(data.x_train)),
+            )
             for t in tasks
         )
         rate = flops / sum(fastest) / 1e9
