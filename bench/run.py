@@ -8,6 +8,8 @@
                                              # MNIST-sized trials (on a GPU: --devices cuda)
     python bench/run.py --study bench/mnist.toml --devices cuda --modes packed --pack 512 \
         --trials 1024 --repeats 1            # packs of 512 (--pack: the packed modes' size)
+    python bench/run.py --study bench/random.toml --modes packed --pack 25,64,100
+                                             # the packed modes at each size, interleaved
 
 Every mode runs the same study (bench/bench.toml: search space, data split, epochs,
 batch size 64, sampler, pruner and seed) on the same device (--devices):
@@ -321,11 +323,11 @@ def measure(
     )
 
 
-def measure_apart(args: argparse.Namespace, mode: str, repeat: int) -> Row:
+def measure_apart(args: argparse.Namespace, mode: str, repeat: int, pack: str) -> Row:
     """One run of one mode in a fresh Python process, so that no mode inherits another's
     state (imports, caches, a heap grown by earlier runs). The time counted is the run's
     own, measured inside that process, not its start-up."""
-    options = ["--repeat", str(repeat), "--trials", str(args.trials), "--pack", args.pack]
+    options = ["--repeat", str(repeat), "--trials", str(args.trials), "--pack", pack]
     _lines, result = run_apart(mode, args.study, args.devices, options)
     return Row(**result)
 
@@ -356,7 +358,10 @@ def main() -> int:
     parser.add_argument("--modes", default="baseline,alone,workers,packed,packed-workers")
     parser.add_argument("--devices", default="auto")
     parser.add_argument(
-        "--pack", default="auto", help="the packed modes' pack size: auto or K (default auto)"
+        "--pack",
+        default="auto",
+        help="the packed modes' pack size: auto or K, or several (25,64,auto), each its own "
+        "row (default auto)",
     )
     parser.add_argument("--results", default=str(HERE / "results"), help="folder for the CSV")
     parser.add_argument(
@@ -373,8 +378,12 @@ def main() -> int:
     parser.add_argument("--one", default="", help=argparse.SUPPRESS)  # see measure_apart
     parser.add_argument("--repeat", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.pack != "auto" and not (args.pack.isdigit() and int(args.pack) >= 1):
-        raise SystemExit(f"bench: --pack: expected auto or a number >= 1, got {args.pack!r}")
+    packs = [p.strip() for p in args.pack.split(",")]
+    for p in packs:
+        if p != "auto" and not (p.isdigit() and int(p) >= 1):
+            raise SystemExit(f"bench: --pack: expected auto or a number >= 1, got {p!r}")
+    if args.one and len(packs) != 1:
+        raise SystemExit("bench: --one takes one --pack")
     try:
         resolve_devices(args.devices)
         spec, note = load_bench_spec(args.study)
@@ -385,6 +394,13 @@ def main() -> int:
     if args.overhead:
         return overhead(spec, args)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    # (row label, mode, pack): a packed mode once per --pack size, labelled with it
+    # where there are several.
+    runs = [
+        (f"{m}/{p}" if len(packs) > 1 and m.startswith("packed") else m, m, p)
+        for m in modes
+        for p in (packs if m.startswith("packed") else packs[:1])
+    ]
     if args.one:
         row = measure(spec, args.one, args.trials, args.repeat, args.devices, args.pack)
         print(json.dumps(dataclasses.asdict(row)))
@@ -398,17 +414,18 @@ def main() -> int:
             f"largest network's step {roofs[-1].step_gflops:.2f} GFLOP/s",
             flush=True,
         )
-        for mode in modes:  # interleaved, so drift on the machine hits every mode alike
-            row = measure_apart(args, mode, repeat)
+        for label, mode, pack in runs:  # interleaved: drift on the machine hits all alike
+            row = measure_apart(args, mode, repeat, pack)
+            row.mode = label
             row.matmul_roof_gflops = roofs[-1].matmul_gflops
             row.step_roof_gflops = roofs[-1].step_gflops
             rows.append(row)
             print(
-                f"  repeat {repeat + 1} {mode:15s} {row.trials_per_minute:9.1f} trials/min"
+                f"  repeat {repeat + 1} {label:15s} {row.trials_per_minute:9.1f} trials/min"
                 f"  best {row.best:.4f}",
                 flush=True,
             )
-    report(rows, modes, roofs, args)
+    report(rows, [label for label, _mode, _pack in runs], roofs, args)
     return 0
 
 
@@ -443,7 +460,8 @@ def report(rows: list[Row], modes: list[str], roofs: list[Roofs], args: argparse
     on_gpu = any(r.gpu_peak_mib is not None for r in rows)
     if on_gpu:
         header += ("GPU peak MiB", "MiB/trial")
-    print(f"{header[0]:16s}" + "".join(f"{h:>14s}" for h in header[1:]))
+    wide = max(16, *(len(m) + 1 for m in modes))
+    print(f"{header[0]:{wide}s}" + "".join(f"{h:>14s}" for h in header[1:]))
     for m in modes:
         rs = [r for r in rows if r.mode == m]
         best = statistics.median(r.best for r in rs)
@@ -464,7 +482,7 @@ def report(rows: list[Row], modes: list[str], roofs: list[Roofs], args: argparse
                 f"{statistics.median(peaks):.1f}" if peaks else "-",
                 f"{statistics.median(each):.1f}" if each else "-",
             )
-        print(f"{m:16s}" + "".join(f"{c:>14s}" for c in cells))
+        print(f"{m:{wide}s}" + "".join(f"{c:>14s}" for c in cells))
     out = Path(args.results) / f"{time.strftime('%Y%m%d-%H%M%S')}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as fh:

@@ -315,9 +315,28 @@ def run_study(
     )
 
 
+# Samplers whose proposals do not depend on finished trials.
+_BLIND_SAMPLERS = ("random", "qmc", "grid")
+
+
+def _learns(spec: StudySpec) -> bool:
+    """Whether anything in the study acts on finished trials while it runs: a sampler
+    that models them, a pruner, or a stop at a target or plateau."""
+    study = spec.study
+    return (
+        study.sampler not in _BLIND_SAMPLERS
+        or study.pruner != "none"
+        or study.target is not None
+        or study.patience is not None
+    )
+
+
 def _auto_pack(spec: StudySpec, data: DataBundle, slots: list[Slot]) -> int:
-    """The pack size for the slots' reported memory, and small enough for the sampler to
-    learn from finished trials: at least four sampling rounds per slot."""
+    """The pack size for the slots' reported memory and compute, and small enough for
+    whatever learns from finished trials to learn: at least four sampling rounds per slot.
+    Where nothing does, each slot takes its share of the budget at once (memory allowing),
+    and its step costs split it into packs from all of them."""
+    learns = _learns(spec)
     size = pack_for_slots(
         spec.space,
         data.n_features,
@@ -325,7 +344,10 @@ def _auto_pack(spec: StudySpec, data: DataBundle, slots: list[Slot]) -> int:
         len(data.x_train),
         data.nbytes,
         [(slot.device, _reported(slot)) for slot in slots],
+        by_memory_only=not learns,
     )
+    if not learns:
+        return max(1, min(size, -(-spec.study.trials // len(slots))))
     return max(1, min(size, spec.study.trials // (4 * len(slots)) or 1))
 
 

@@ -164,6 +164,34 @@ def test_bench_runs_the_baseline_and_sweep_side_by_side(tmp_path: Path, task: st
     assert rows[0]["coordinator_share"] == "" and float(rows[2]["coordinator_share"]) > 0
 
 
+def test_bench_runs_the_packed_modes_once_per_pack_size(tmp_path: Path) -> None:
+    study = tmp_path / "tiny.toml"
+    study.write_text(TINY["binary"])
+    results = tmp_path / "results"
+    done = _bench(
+        "--study", str(study), "--trials", "3", "--repeats", "1", "--modes", "alone,packed",
+        "--pack", "1,3", "--devices", "cpu", "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (out,) = results.glob("*.csv")
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["mode"], r["pack"]) for r in rows] == [
+        ("alone", "1"),
+        ("packed/1", "1"),
+        ("packed/3", "3"),
+    ]
+    table = done.stdout.split("3 trials per run, 1 repeats")[1].splitlines()
+    assert [line.split()[0] for line in table[3:6]] == ["alone", "packed/1", "packed/3"]
+
+
+@pytest.mark.parametrize("pack", ["0", "3,x", "auto,"])
+def test_bench_names_a_bad_pack_size(pack: str) -> None:
+    done = _bench("--pack", pack, "--trials", "1")
+    assert done.returncode != 0
+    assert done.stderr.strip().startswith("bench: --pack: expected auto or a number >= 1")
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
 def test_bench_names_a_device_that_is_not_there(tmp_path: Path) -> None:
     done = _bench("--devices", "cuda:7", "--trials", "1")
     assert done.returncode != 0

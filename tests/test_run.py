@@ -187,15 +187,30 @@ def test_a_failing_trial_records_its_exception() -> None:
     assert ended[1].outcome == "complete"
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "random"])
-def test_auto_packs_leave_four_sampling_rounds_per_slot(tmp_path: Path, sampler: str) -> None:
+@pytest.mark.parametrize(
+    ("study", "learns"),
+    [
+        ('sampler = "tpe"\npruner = "none"', True),
+        ('sampler = "random"\npruner = "median"', True),
+        ('sampler = "random"\npruner = "none"\ntarget = 0.99', True),
+        ('sampler = "random"\npruner = "none"\npatience = 50', True),
+        ('sampler = "random"\npruner = "none"', False),
+        ('sampler = "qmc"\npruner = "none"', False),
+    ],
+)
+def test_auto_packs_leave_four_sampling_rounds_per_slot_where_something_learns(
+    tmp_path: Path, study: str, learns: bool
+) -> None:
     path = write_study(tmp_path, trials=12, epochs=1)
-    text = path.read_text().replace("seed = 0\n", f'seed = 0\nsampler = "{sampler}"\n', 1)
-    path.write_text(text)
+    path.write_text(path.read_text().replace("seed = 0\n", f"seed = 0\n{study}\n", 1))
     url = f"sqlite:///{tmp_path / 'packs.db'}"
     summary = sweep.run_study(
         load_spec(path), storage=url, display="none", devices="cpu", per_device=1
     )
     assert summary.finished == 12
     largest = int(sweep.open_study("small", storage=url).trials()["pack_size"].max())
-    assert summary.pack == 3 and largest == 3  # trials / (4 x slots): results come in between
+    if learns:  # trials / (4 x slots): results come in between
+        assert summary.pack == 3 and largest == 3
+    else:  # nothing acts on results: the slot takes the whole budget at once, and its
+        # step costs split it into packs
+        assert summary.pack == 12

@@ -171,19 +171,18 @@ def auto_pack_size(
     *,
     data_bytes: int = 0,
     free_memory: int | None = None,
+    by_memory_only: bool = False,
 ) -> int:
     """How many trials to train together on ``device``.
 
     Compute: a pack step should do about ``_TARGET_FLOPS`` of work for a typical
-    network of the space. Memory: a pack of the largest network, with the slot's copy
-    of the data (``data_bytes``), its CUDA context and its evaluation buffers
-    (``largest_pack_memory``), must fit ``memory_bytes``.
+    network of the space, and at most ``_MAX_PACK`` trials. Memory: a pack of the largest
+    network, with the slot's copy of the data (``data_bytes``), its CUDA context and its
+    evaluation buffers (``largest_pack_memory``), must fit ``memory_bytes``. With
+    ``by_memory_only`` the memory alone: the slot's step costs split the trials into packs
+    (``group_tasks``), and more trials at once give it more neighbours to choose from.
     """
     kind = "cuda" if device.startswith("cuda") else "cpu"
-    params, _units, _width, batch = _network(space, n_inputs, n_outputs, _typical)
-    batch = min(batch, n_train)
-    flops = 6.0 * batch * params
-    by_compute = _TARGET_FLOPS[kind] / max(flops, 1.0)
     need = largest_pack_memory(
         space,
         n_inputs,
@@ -194,6 +193,11 @@ def auto_pack_size(
         free_memory=free_memory,
     )
     by_memory = need.largest_pack(memory_bytes)
+    if by_memory_only:
+        return int(max(1, by_memory))
+    params, _units, _width, batch = _network(space, n_inputs, n_outputs, _typical)
+    flops = 6.0 * min(batch, n_train) * params
+    by_compute = _TARGET_FLOPS[kind] / max(flops, 1.0)
     return int(max(1, min(_MAX_PACK[kind], by_compute, by_memory)))
 
 
@@ -204,6 +208,8 @@ def pack_for_slots(
     n_train: int,
     data_bytes: int,
     slots: Sequence[tuple[str, DeviceMemory]],
+    *,
+    by_memory_only: bool = False,
 ) -> int:
     """``auto_pack_size`` for the tightest of ``slots``: each a (device, memory) pair, the
     memory as the slot's own process reported it when it started (``measure_memory``)."""
@@ -218,6 +224,7 @@ def pack_for_slots(
             slot_budget(device, memory, per_device[device]),
             data_bytes=data_bytes,
             free_memory=memory.free,
+            by_memory_only=by_memory_only,
         )
         for device, memory in slots
     )
