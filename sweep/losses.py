@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from sweep.config._choices import LOSSES, REDUCTIONS
 
-__all__ = ["member_loss", "probabilities", "quartic"]
+__all__ = ["member_loss", "member_loss_and_grad", "probabilities", "quartic"]
 
 
 def quartic(pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -75,3 +75,50 @@ def member_loss(
     if kind == "smooth_l1":  # torch's, beta 1: squared below 1, absolute above
         return _reduce(F.smooth_l1_loss(pred, dense, reduction="none"), reduction)
     raise ValueError(f"unknown loss {kind!r}; valid: {', '.join(LOSSES)}")
+
+
+def member_loss_and_grad(
+    kind: str, out: torch.Tensor, target: torch.Tensor, task: str, reduction: str = "mean"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``member_loss`` (detached), and the gradient of the members' summed losses at
+    ``out``, without autograd: each step is the operation autograd's derivative of
+    ``member_loss`` runs, in its order, so the gradient is the one autograd gives
+    (``tests/test_losses.py`` holds the two equal, bit for bit)."""
+    k, b, c = out.shape
+    # The reduction's gradient at each element: 1/n for a mean (as a mean's backward
+    # divides, in float32), 1 for a sum.
+    per_row = kind == "cross_entropy"
+    scale = 1.0 if reduction == "sum" else 1.0 / (b if per_row else b * c)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
+    if kind == "cross_entropy":  # log_softmax, then the target's negative log-probability
+        log_p = torch.log_softmax(out.reshape(k * b, c), dim=1)
+        rows = target.reshape(k * b, 1)
+        per = -log_p.gather(1, rows).reshape(k, b)
+        grad = torch.zeros_like(log_p).scatter_(1, rows, -scale)
+        grad = torch.ops.aten._log_softmax_backward_data(grad, log_p, 1, log_p.dtype)
+        return _reduce(per, reduction), grad.reshape(k, b, c)
+    dense = _dense_target(target, out, task)
+    if kind == "bce":
+        per = F.binary_cross_entropy_with_logits(out, dense, reduction="none")
+        return _reduce(per, reduction), (torch.sigmoid(out) - dense) * scale
+    pred = probabilities(out, task)
+    diff = dense - pred
+    if kind == "mse":
+        per, grad = diff.pow(2), -(scale * (2 * diff))
+    elif kind == "quartic":
+        per, grad = diff.pow(4), -(scale * (4 * diff.pow(3)))
+    elif kind == "l1":
+        per, grad = diff.abs(), -(scale * diff.sgn())
+    elif kind == "smooth_l1":
+        per = F.smooth_l1_loss(pred, dense, reduction="none")
+        grad = torch.ops.aten.smooth_l1_loss_backward(
+            torch.full_like(pred, scale), pred, dense, 0, 1.0
+        )  # 0: no reduction
+    else:
+        raise ValueError(f"unknown loss {kind!r}; valid: {', '.join(LOSSES)}")
+    if task == "binary":
+        grad = torch.ops.aten.sigmoid_backward(grad, pred)
+    elif task == "multiclass":
+        grad = torch.ops.aten._softmax_backward_data(grad, pred, -1, pred.dtype)
+    return _reduce(per, reduction), grad

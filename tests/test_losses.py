@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sweep.losses import member_loss, quartic
+from sweep.config._choices import LOSSES_FOR_TASK, REDUCTIONS
+from sweep.losses import member_loss, member_loss_and_grad, quartic
 from sweep.metrics import chunked_metric, member_metric, objective_for
 
 
@@ -74,6 +75,41 @@ def test_multiclass_losses() -> None:
     assert member_loss("bce", out, y, "multiclass").item() == pytest.approx(
         F.binary_cross_entropy_with_logits(out[0], onehot).item()
     )
+
+
+def _outputs_and_targets(task: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    if task == "binary":
+        return torch.randn(3, 7, 1, generator=g) * 3, (
+            torch.rand(3, 7, 1, generator=g) > 0.5
+        ).float()
+    if task == "multiclass":
+        return torch.randn(3, 7, 4, generator=g) * 3, torch.randint(0, 4, (3, 7), generator=g)
+    return torch.randn(3, 7, 2, generator=g) * 3, torch.randn(3, 7, 2, generator=g)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(
+    ("task", "kind"), [(t, k) for t, kinds in LOSSES_FOR_TASK.items() for k in kinds]
+)
+def test_loss_and_grad_are_autograds_bit_for_bit(task: str, kind: str, reduction: str) -> None:
+    for seed in range(3):
+        out, y = _outputs_and_targets(task, seed)
+        leaf = out.clone().requires_grad_(True)
+        expected = member_loss(kind, leaf, y, task, reduction)
+        (expected_grad,) = torch.autograd.grad(expected.sum(), leaf)
+        losses, grad = member_loss_and_grad(kind, out, y, task, reduction)
+        assert not losses.requires_grad and not grad.requires_grad
+        assert torch.equal(losses, expected.detach()), (kind, task, reduction)
+        assert torch.equal(grad, expected_grad), (kind, task, reduction)
+
+
+def test_loss_and_grad_name_an_unknown_loss_or_reduction() -> None:
+    out, y = _outputs_and_targets("binary", 0)
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; valid: bce"):
+        member_loss_and_grad("hinge", out, y, "binary")
+    with pytest.raises(ValueError, match="unknown reduction 'max'; valid: mean, sum"):
+        member_loss_and_grad("bce", out, y, "binary", "max")
 
 
 def test_unknown_loss() -> None:

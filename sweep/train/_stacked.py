@@ -14,20 +14,20 @@ Initial weights are each member's own (``initial_weights`` with its seed, as its
 ``MLP`` alone gets them), and batch order and dropout masks are each member's own
 counter-based draws (``sweep.draws``), made for all members in a fixed number of
 operations, so a member's numbers match the same trial trained alone.
+
+A step's backward is written out (``sweep.train._backprop``): its gradients overwrite the
+gradient buffer, so there is nothing to zero first, and autograd records nothing.
 """
 
 from __future__ import annotations
 
-import functools
-import operator
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from sweep import draws
-from sweep.losses import member_loss
+from sweep.losses import member_loss_and_grad
 from sweep.model import (
     LayerActivation,
     Layout,
@@ -37,27 +37,10 @@ from sweep.model import (
 )
 from sweep.optim import lr_at
 from sweep.space import TrialConfig
+from sweep.train import _backprop
 from sweep.train._runner import device_eval_elements, eval_rows
 from sweep.train._stacked_optim import StackedOptimizer, family_order
 from sweep.train._types import TrainSettings, TrialTask
-
-# A pack's parameters and gradients are column views of one (K, P) buffer each: their
-# rows are P apart, so they are not dense, and autograd notes that (once a process) when
-# it accumulates into them. Expected here, so backward runs with that check relaxed: a
-# thread-local switch that changes no gradient; on a torch without it, the note is
-# filtered for the call instead.
-_LAYOUT_NOTE = "grad and param do not obey the gradient layout"
-_relaxed_layout = getattr(torch.autograd, "enforce_grad_layout_policy", None)
-
-
-def _backward(loss: torch.Tensor) -> None:
-    if _relaxed_layout is not None:
-        with _relaxed_layout(False):
-            loss.backward()
-        return
-    with warnings.catch_warnings():  # pragma: no cover - older torch releases
-        warnings.filterwarnings("ignore", message=_LAYOUT_NOTE)
-        loss.backward()
 
 
 def _own(t: torch.Tensor) -> torch.Tensor:
@@ -128,21 +111,23 @@ class StackedRunner:
 
     def _bind(self, flat: torch.Tensor) -> None:
         """Make ``flat`` the pack's parameters: each layer's weights and biases become
-        views of its columns, with their gradients views of a buffer of the same shape,
-        which backward adds into (the optimizer steps both buffers at once)."""
+        views of its columns, and their gradients the same views of a buffer of the same
+        shape, which the backward writes (the optimizer steps both buffers at once)."""
         self.flat = flat
         self.grad = torch.zeros_like(flat)
+        self.layers = self._views(flat)
+        self.grads = self._views(self.grad)
+
+    def _views(self, buffer: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight, bias) per layer, the output layer last, as ``forward`` takes them:
+        views of ``buffer``'s columns."""
         views: list[torch.Tensor] = []
         start = 0
         for a, b in self._shapes:
-            cols = slice(start, start + a * b)
-            view = flat[:, cols].view(-1, a, b).requires_grad_(True)
-            view.grad = self.grad[:, cols].view(-1, a, b)
-            views.append(view)
+            views.append(buffer[:, start : start + a * b].view(-1, a, b))
             start += a * b
         depth = self.layout.depth
-        # (weight, bias) per layer, the output layer last, as ``forward`` takes them.
-        self.layers = [*zip(views[:depth], views[depth : 2 * depth]), (views[-2], views[-1])]
+        return [*zip(views[:depth], views[depth : 2 * depth]), (views[-2], views[-1])]
 
     def _layout(self, position: int) -> Layout:
         return Layout.of(self.tasks[position].config, self.n_inputs, self.n_outputs)
@@ -215,51 +200,48 @@ class StackedRunner:
         self._epochs += 1
         return draws.batch_order(self._order_keys, self._epochs - 1, n)
 
-    def _dropout(self, layer: int, a: torch.Tensor) -> torch.Tensor:
-        """``a`` after each member's own dropout (each unit as the member draws it alone)."""
+    def _dropout_mask(self, layer: int, rows: int) -> torch.Tensor | None:
+        """Each member's own dropout multiplier at ``layer`` for a batch of ``rows`` (each
+        unit as the member draws it alone); None where no member drops units there."""
         spec = self._drops[layer]
         if spec is None:
-            return a
+            return None
         thresholds, scales, widths = spec
-        rows = a.shape[1]
         index = self._unit_index.get((layer, rows))
         if index is None:
-            index = draws.unit_index(rows, widths, a.shape[2])
+            index = draws.unit_index(rows, widths, self.layout.widths[layer])
             self._unit_index[(layer, rows)] = index
-        return a * draws.dropout_mask(
-            self._dropout_keys, self._steps, layer, index, thresholds, scales
-        )
-
-    def _forward(self, x: torch.Tensor, train: bool) -> torch.Tensor:
-        dropout = self._dropout if train else None
-        return forward(x, self.layers, self.activations, dropout, self.active)
+        return draws.dropout_mask(self._dropout_keys, self._steps, layer, index, thresholds, scales)
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        self.optimizer.zero_grad()
-        out = self._forward(x, train=True)
+        out, tape = _backprop.forward(
+            x, self.layers, self.activations, self._dropout_mask, self.active
+        )
         self._steps += 1
+        losses, grad_out = self._losses(out, y)
+        _backprop.backward(tape, self.layers, self.activations, self.active, grad_out, self.grads)
+        self.optimizer.step()
+        return losses
+
+    def _losses(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each member's loss for outputs ``out``, and the gradient of their sum at ``out``."""
         task = self.settings.task
         if len(self.loss_groups) == 1:
             kind, reduction = next(iter(self.loss_groups))
-            losses = member_loss(kind, out, y, task, reduction)
-            _backward(losses.sum())
-            self.optimizer.step()
-            return losses.detach()
-        vector = torch.empty(len(self.numbers), device=self.device)
-        parts: list[torch.Tensor] = []
+            return member_loss_and_grad(kind, out, y, task, reduction)
+        losses = torch.empty(len(self.numbers), device=self.device)
+        grad = torch.empty_like(out)
         for (kind, reduction), idx in self.loss_groups.items():
-            part = member_loss(
+            part, part_grad = member_loss_and_grad(
                 kind, out.index_select(0, idx), y.index_select(0, idx), task, reduction
             )
-            vector.index_copy_(0, idx, part.detach())
-            parts.append(part.sum())
-        _backward(functools.reduce(operator.add, parts))
-        self.optimizer.step()
-        return vector
+            losses.index_copy_(0, idx, part)
+            grad.index_copy_(0, idx, part_grad)
+        return losses, grad
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self._forward(x, train=False)
+        return forward(x, self.layers, self.activations, None, self.active)
 
     def drop(self, positions: list[int]) -> None:
         if not positions:

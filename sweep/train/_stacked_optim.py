@@ -233,9 +233,6 @@ class StackedOptimizer:
             fam.begin_step()
             fam.update(self.flat[fam.start : fam.stop], self.grad[fam.start : fam.stop])
 
-    def zero_grad(self) -> None:
-        self.grad.zero_()
-
     def select(self, keep: list[int], flat: torch.Tensor, grad: torch.Tensor) -> None:
         """Keep the rows at ``keep`` (ascending); ``flat`` and ``grad`` are the new buffers."""
         self.flat, self.grad = flat, grad
