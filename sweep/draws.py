@@ -68,6 +68,22 @@ def _draw(keys: torch.Tensor, counter: int, spread_index: torch.Tensor) -> torch
     return mix32(spread_index ^ base)
 
 
+def layer_bases(keys: torch.Tensor, step: int, layers: Sequence[int]) -> torch.Tensor:
+    """The bases of ``layers``' dropout draws at ``step``, all in one hash: (K, L, 1, ...)
+    from keys (K, 1, ...). Layer ``layers[i]``'s mask is ``mask_of(bases[:, i], ...)``, the
+    same as ``dropout_mask`` gives it."""
+    counters = [(step * _STEP + layer * _LAYER) & M32 for layer in layers]
+    shape = (1, len(counters), *[1] * (keys.dim() - 1))
+    return mix32(keys.unsqueeze(1) ^ torch.tensor(counters, device=keys.device).view(shape))
+
+
+def mask_of(
+    base: torch.Tensor, index: torch.Tensor, thresholds: torch.Tensor, scales: torch.Tensor
+) -> torch.Tensor:
+    """The dropout multiplier of one layer from its draws' ``base`` (``layer_bases``)."""
+    return torch.where(mix32(index ^ base) >= thresholds, scales, 0.0)
+
+
 def batch_order(keys: torch.Tensor, epoch: int, n: int) -> torch.Tensor:
     """Each member's permutation of ``range(n)`` for ``epoch``: (K, n), from keys (K, 1)."""
     index = spread(torch.arange(n, device=keys.device).unsqueeze(0))
@@ -99,5 +115,4 @@ def dropout_mask(
     """Inverted dropout's multiplier for one layer at one step: ``scales`` (1 / (1 - p))
     where a unit is kept, 0 where it is dropped. ``keys``, ``thresholds`` (int64) and
     ``scales`` (float) are per member, broadcast against ``index`` (``unit_index``)."""
-    drawn = _draw(keys, step * _STEP + layer * _LAYER, index)
-    return torch.where(drawn >= thresholds, scales, 0.0)
+    return mask_of(layer_bases(keys, step, [layer])[:, 0], index, thresholds, scales)

@@ -185,6 +185,8 @@ class StackedRunner:
                 )
             )
         self._unit_index: dict[tuple[int, int], torch.Tensor] = {}  # (layer, rows) -> index
+        self._drop_layers = [layer for layer, spec in enumerate(self._drops) if spec is not None]
+        self._bases_at = -1  # the step whose dropout bases ``_bases`` holds
         groups: dict[tuple[str, str], list[int]] = {}
         for m, c in enumerate(configs):
             groups.setdefault((c.loss, c.reduction), []).append(m)
@@ -211,7 +213,11 @@ class StackedRunner:
         if index is None:
             index = draws.unit_index(rows, widths, self.layout.widths[layer])
             self._unit_index[(layer, rows)] = index
-        return draws.dropout_mask(self._dropout_keys, self._steps, layer, index, thresholds, scales)
+        if self._bases_at != self._steps:  # every dropout layer's draws of the step, at once
+            self._bases = draws.layer_bases(self._dropout_keys, self._steps, self._drop_layers)
+            self._bases_at = self._steps
+        base = self._bases[:, self._drop_layers.index(layer)]
+        return draws.mask_of(base, index, thresholds, scales)
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         out, tape = _backprop.forward(
