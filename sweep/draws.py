@@ -68,13 +68,19 @@ def _draw(keys: torch.Tensor, counter: int, spread_index: torch.Tensor) -> torch
     return mix32(spread_index ^ base)
 
 
-def layer_bases(keys: torch.Tensor, step: int, layers: Sequence[int]) -> torch.Tensor:
-    """The bases of ``layers``' dropout draws at ``step``, all in one hash: (K, L, 1, ...)
-    from keys (K, 1, ...). Layer ``layers[i]``'s mask is ``mask_of(bases[:, i], ...)``, the
-    same as ``dropout_mask`` gives it."""
-    counters = [(step * _STEP + layer * _LAYER) & M32 for layer in layers]
-    shape = (1, len(counters), *[1] * (keys.dim() - 1))
-    return mix32(keys.unsqueeze(1) ^ torch.tensor(counters, device=keys.device).view(shape))
+def layer_offsets(layers: Sequence[int], dims: int, device: torch.device) -> torch.Tensor:
+    """The layers' parts of their dropout counters, to broadcast against keys (K, 1, ...)
+    of ``dims`` dimensions with a layer axis after the first: (1, L, 1, ...)."""
+    offsets = torch.tensor([layer * _LAYER for layer in layers], device=device)
+    return offsets.view(1, len(layers), *[1] * (dims - 1))
+
+
+def layer_bases(keys: torch.Tensor, step: int, offsets: torch.Tensor) -> torch.Tensor:
+    """The bases of several layers' dropout draws at ``step``, in one hash: (K, L, 1, ...)
+    from keys (K, 1, ...) and the layers' ``layer_offsets``. Layer i's mask is
+    ``mask_of(bases[:, i], ...)``, the one ``dropout_mask`` gives. On the device: the
+    step enters as a number, so nothing is copied to it each step."""
+    return mix32(keys.unsqueeze(1) ^ ((offsets + step * _STEP) & M32))
 
 
 def mask_of(
@@ -115,4 +121,5 @@ def dropout_mask(
     """Inverted dropout's multiplier for one layer at one step: ``scales`` (1 / (1 - p))
     where a unit is kept, 0 where it is dropped. ``keys``, ``thresholds`` (int64) and
     ``scales`` (float) are per member, broadcast against ``index`` (``unit_index``)."""
-    return mask_of(layer_bases(keys, step, [layer])[:, 0], index, thresholds, scales)
+    bases = layer_bases(keys, step, layer_offsets([layer], keys.dim(), keys.device))
+    return mask_of(bases[:, 0], index, thresholds, scales)

@@ -84,13 +84,12 @@ def member_loss_and_grad(
     ``out``, without autograd: each step is the operation autograd's derivative of
     ``member_loss`` runs, in its order, so the gradient is the one autograd gives
     (``tests/test_losses.py`` holds the two equal, bit for bit)."""
-    k, b, c = out.shape
-    # The reduction's gradient at each element: 1/n for a mean (as a mean's backward
-    # divides, in float32), 1 for a sum.
-    per_row = kind == "cross_entropy"
-    scale = 1.0 if reduction == "sum" else 1.0 / (b if per_row else b * c)
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
+    k, b, c = out.shape
+    # The reduction's gradient at each element: 1/n for a mean (as a mean's backward
+    # divides, in float32), 1 for a sum; cross-entropy's elements are rows.
+    scale = 1.0 if reduction == "sum" else 1.0 / (b if kind == "cross_entropy" else b * c)
     if kind == "cross_entropy":  # log_softmax, then the target's negative log-probability
         log_p = torch.log_softmax(out.reshape(k * b, c), dim=1)
         rows = target.reshape(k * b, 1)

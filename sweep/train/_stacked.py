@@ -186,6 +186,7 @@ class StackedRunner:
             )
         self._unit_index: dict[tuple[int, int], torch.Tensor] = {}  # (layer, rows) -> index
         self._drop_layers = [layer for layer, spec in enumerate(self._drops) if spec is not None]
+        self._offsets = draws.layer_offsets(self._drop_layers, 3, self.device)
         self._bases_at = -1  # the step whose dropout bases ``_bases`` holds
         groups: dict[tuple[str, str], list[int]] = {}
         for m, c in enumerate(configs):
@@ -214,7 +215,7 @@ class StackedRunner:
             index = draws.unit_index(rows, widths, self.layout.widths[layer])
             self._unit_index[(layer, rows)] = index
         if self._bases_at != self._steps:  # every dropout layer's draws of the step, at once
-            self._bases = draws.layer_bases(self._dropout_keys, self._steps, self._drop_layers)
+            self._bases = draws.layer_bases(self._dropout_keys, self._steps, self._offsets)
             self._bases_at = self._steps
         base = self._bases[:, self._drop_layers.index(layer)]
         return draws.mask_of(base, index, thresholds, scales)
