@@ -134,15 +134,27 @@ def activate(
     other kind (split, or a pack layer whose members differ) weighs each unit's ReLU and
     tanh with ``relu_w`` and ``tanh_w`` (see ``activation_masks``). With 0/1 weights that
     is exact: a unit gets relu(z) + 0 or tanh(z) + 0."""
+    return activate_keeping_tanh(kind, z, relu_w, tanh_w)[0]
+
+
+def activate_keeping_tanh(
+    kind: str,
+    z: torch.Tensor,
+    relu_w: torch.Tensor | None = None,
+    tanh_w: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``activate`` of ``z``, and the tanh of ``z`` it took (None where it took none), which
+    the written-out backward needs (``sweep.train._backprop``)."""
     if kind == "relu":
-        return torch.relu(z)
+        return torch.relu(z), None
+    t = torch.tanh(z)
     if kind == "tanh":
-        return torch.tanh(z)
+        return t, t
     if kind == "sum":
-        return torch.relu(z) + torch.tanh(z)
+        return torch.relu(z) + t, t
     if relu_w is None or tanh_w is None:
         raise ValueError(f"activation {kind!r} needs per-unit weights (activation_masks)")
-    return torch.relu(z) * relu_w + torch.tanh(z) * tanh_w
+    return torch.relu(z) * relu_w + t * tanh_w, t
 
 
 # A hidden layer's activation: (kind, relu_w, tanh_w) as ``activate`` takes them.

@@ -10,8 +10,9 @@ pass-through layer), in its order, so the gradients are autograd's bit for bit. 
 gradient at the outputs comes the same way from ``sweep.losses.member_loss_and_grad``.
 
 The network is ``sweep.model.forward``'s, written here once more to keep each layer's
-input, pre-activation, tanh and dropout mask (``tests/train/test_backprop.py`` holds the
-two to the same outputs, and the backward to autograd's gradients).
+input, pre-activation, tanh (``sweep.model.activate_keeping_tanh``) and dropout mask
+(``tests/train/test_backprop.py`` holds the two to the same outputs, and the backward to
+autograd's gradients).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from sweep.model import LayerActivation
+from sweep.model import LayerActivation, activate_keeping_tanh
 
 __all__ = ["Tape", "backward", "forward"]
 
@@ -34,22 +35,6 @@ class Tape:
     pre: list[torch.Tensor] = field(default_factory=list)  # pre-activations
     tanh: list[torch.Tensor | None] = field(default_factory=list)  # tanh of them, where used
     masks: list[torch.Tensor | None] = field(default_factory=list)  # dropout multipliers
-
-
-def _activate(
-    activation: LayerActivation, z: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``sweep.model.activate`` of ``z``, and the tanh it took (None: none)."""
-    kind = activation[0]
-    if kind == "relu":
-        return torch.relu(z), None
-    t = torch.tanh(z)
-    if kind == "tanh":
-        return t, t
-    if kind == "sum":
-        return torch.relu(z) + t, t
-    relu_w, tanh_w = _unit_weights(activation)
-    return torch.relu(z) * relu_w + t * tanh_w, t
 
 
 def _unit_weights(activation: LayerActivation) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +81,8 @@ def forward(
     for layer, ((w, b), activation) in enumerate(zip(hidden, activations)):
         tape.inputs.append(h)
         z = torch.baddbmm(b, h, w)
-        a, t = _activate(activation, z)
+        kind, relu_w, tanh_w = activation
+        a, t = activate_keeping_tanh(kind, z, relu_w, tanh_w)
         mask = dropout(layer, h.shape[1])
         if mask is not None:
             a = a * mask
