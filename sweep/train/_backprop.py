@@ -37,19 +37,11 @@ class Tape:
     masks: list[torch.Tensor | None] = field(default_factory=list)  # dropout multipliers
 
 
-def _unit_weights(activation: LayerActivation) -> tuple[torch.Tensor, torch.Tensor]:
-    """A mixed layer's per-unit ReLU and tanh weights (``sweep.model.activation_masks``)."""
-    kind, relu_w, tanh_w = activation
-    if relu_w is None or tanh_w is None:
-        raise ValueError(f"activation {kind!r} needs per-unit weights (activation_masks)")
-    return relu_w, tanh_w
-
-
 def _activation_grad(
     activation: LayerActivation, g: torch.Tensor, z: torch.Tensor, t: torch.Tensor | None
 ) -> torch.Tensor:
     """The gradient at the pre-activations ``z`` from ``g`` at the activation's output."""
-    kind = activation[0]
+    kind, relu_w, tanh_w = activation
     if kind == "relu":
         return torch.ops.aten.threshold_backward(g, z, 0)
     assert t is not None
@@ -57,7 +49,8 @@ def _activation_grad(
         return torch.ops.aten.tanh_backward(g, t)
     if kind == "sum":
         return torch.ops.aten.threshold_backward(g, z, 0) + torch.ops.aten.tanh_backward(g, t)
-    relu_w, tanh_w = _unit_weights(activation)
+    # A mixed layer: the forward (``activate_keeping_tanh``) has checked its unit weights.
+    assert relu_w is not None and tanh_w is not None
     return torch.ops.aten.threshold_backward(g * relu_w, z, 0) + torch.ops.aten.tanh_backward(
         g * tanh_w, t
     )
